@@ -1,0 +1,89 @@
+"""Lifecycle notifications: fire-and-forget calls after something happened.
+
+They run inside the transaction that made the change (``session`` is that transaction): write what you need
+into the database or enqueue a job; never do slow network work inline. Return values are ignored. Implementations
+accept any subset of the arguments.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from boxoffice.hookspecs import hookspec, scope
+
+if TYPE_CHECKING:
+    from boxoffice.kernel.models import Event, Organizer
+    from sqlalchemy.orm import Session
+
+
+@hookspec
+@scope("event")
+def order_placed(event: Event, order: Any, session: Session) -> None:
+    """An order was created (any status: pending, or paid right away for free orders)."""
+
+
+@hookspec
+@scope("event")
+def order_paid(event: Event, order: Any, session: Session) -> None:
+    """An order became paid."""
+
+
+@hookspec
+@scope("event")
+def order_canceled(event: Event, order: Any, session: Session) -> None:
+    """An order was canceled by the organizer or the buyer."""
+
+
+@hookspec
+@scope("event")
+def order_expired(event: Event, order: Any, session: Session) -> None:
+    """A pending order passed its payment deadline and was marked expired."""
+
+
+@hookspec
+@scope("event")
+def order_changed(event: Event, order: Any, session: Session) -> None:
+    """Positions, prices or the contact data of an order were changed."""
+
+
+@hookspec
+@scope("event")
+def order_approved(event: Event, order: Any, session: Session) -> None:
+    """An order that required approval was approved."""
+
+
+@hookspec
+@scope("event")
+def order_denied(event: Event, order: Any, session: Session) -> None:
+    """An order that required approval was denied."""
+
+
+@hookspec
+@scope("event")
+def checkin_created(event: Event, checkin: Any, session: Session) -> None:
+    """A ticket was checked in (or a failed scan was recorded: see ``checkin.successful``)."""
+
+
+@hookspec
+@scope("event")
+def invoice_issued(event: Event, invoice: Any, session: Session) -> None:
+    """An invoice or cancellation document was issued."""
+
+
+@hookspec
+def plugin_enabled(organizer: Organizer, event: Event | None, session: Session) -> None:
+    """This plugin was just switched on for ``event`` (or the whole ``organizer`` when ``event`` is ``None``).
+
+    Called on the plugin being enabled only, never on others: set up default settings or rows here. Not called
+    when an event is copied together with its plugin list.
+    """
+
+
+@hookspec
+def plugin_disabled(organizer: Organizer, event: Event | None, session: Session) -> None:
+    """This plugin was just switched off for ``event`` (or the ``organizer``); called on that plugin only."""
+
+
+@hookspec
+def log_entry_created(entry: Any, session: Session) -> None:
+    """An audit-log entry was written (webhooks and notifications are built from these)."""

@@ -1,0 +1,137 @@
+"""Configuration: defaults < TOML file < environment variables.
+
+The embedded default needs no configuration at all: a SQLite file under ``./data/`` and jobs run in-process.
+Scaled mode is the same code with ``BOXOFFICE_DATABASE_URL`` pointing at PostgreSQL and
+``BOXOFFICE_BROKER_URL`` / ``BOXOFFICE_REDIS_URL`` at Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration value is missing or malformed; the message names the culprit and where it came from."""
+
+
+@dataclass(frozen=True)
+class Config:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    broker_url: str = ""
+    site_url: str = "http://127.0.0.1:8000"
+    secret_key: str = "insecure-dev-secret-change-me"
+    default_locale: str = "en"
+    locales: tuple[str, ...] = ("en", "de")
+    timezone: str = "UTC"
+    debug: bool = False
+    db_pool_size: int = 5
+    api_page_size_max: int = 50
+    # Plugin names that are never loaded, even when installed (an operator's kill switch).
+    disabled_plugins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.data_dir / 'boxoffice.sqlite3').resolve()}"
+
+    @property
+    def effective_broker_url(self) -> str:
+        """Celery is used only when a broker is configured; the Redis URL doubles as the broker."""
+        return self.broker_url or self.redis_url
+
+    @property
+    def runs_jobs_in_process(self) -> bool:
+        return not self.effective_broker_url
+
+
+ENV_PREFIX = "BOXOFFICE_"
+CONFIG_FILE_ENV = "BOXOFFICE_CONFIG"
+
+
+def _coerce(name: str, raw: Any, target: Any, source: str) -> Any:
+    """Turn a TOML or environment value into the field's type, or raise a ConfigError naming it."""
+    try:
+        if target is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in {"1", "true", "yes", "on"}:
+                return True
+            if text in {"0", "false", "no", "off", ""}:
+                return False
+            raise ValueError("expected true/false")
+        if target is int:
+            if isinstance(raw, bool):
+                raise ValueError("expected an integer")
+            return int(raw)
+        if target is Path:
+            return Path(str(raw))
+        if target == tuple[str, ...]:
+            items = raw if isinstance(raw, list) else str(raw).split(",")
+            return tuple(str(item).strip() for item in items if str(item).strip())
+        if not isinstance(raw, str):
+            raise ValueError("expected a string")
+        return raw
+    except ValueError as error:
+        raise ConfigError(f"{source}: invalid value {raw!r} for {name!r} ({error})") from None
+
+
+_FIELD_TYPES = {
+    "data_dir": Path,
+    "database_url": str,
+    "redis_url": str,
+    "broker_url": str,
+    "site_url": str,
+    "secret_key": str,
+    "default_locale": str,
+    "locales": tuple[str, ...],
+    "timezone": str,
+    "debug": bool,
+    "db_pool_size": int,
+    "api_page_size_max": int,
+    "disabled_plugins": tuple[str, ...],
+}
+
+
+def load_config(environ: dict[str, str] | None = None, config_file: Path | None = None) -> Config:
+    """Build the configuration from an optional TOML file and the ``BOXOFFICE_*`` environment variables."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    path = config_file or (Path(env[CONFIG_FILE_ENV]) if env.get(CONFIG_FILE_ENV) else None)
+    if path is not None:
+        try:
+            document = tomllib.loads(path.read_text())
+        except FileNotFoundError:
+            raise ConfigError(f"config file {str(path)!r} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {str(path)!r} is not valid TOML: {error}") from None
+        section = document.get("boxoffice", document)
+        for key, raw in section.items():
+            if key not in _FIELD_TYPES:
+                raise ConfigError(f"config file {str(path)!r}: unknown setting {key!r}")
+            values[key] = _coerce(key, raw, _FIELD_TYPES[key], f"config file {str(path)!r}")
+    for item in fields(Config):
+        variable = ENV_PREFIX + item.name.upper()
+        if variable in env:
+            values[item.name] = _coerce(item.name, env[variable], _FIELD_TYPES[item.name], variable)
+    config = Config(**values)
+    _validate(config)
+    return config
+
+
+def _validate(config: Config) -> None:
+    url = config.effective_database_url
+    if not url.startswith(("sqlite", "postgresql")):
+        raise ConfigError(f"BOXOFFICE_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}")
+    broker = config.effective_broker_url
+    if broker and not broker.startswith(("redis://", "rediss://", "amqp://", "memory://")):
+        raise ConfigError(f"BOXOFFICE_BROKER_URL: unsupported broker URL {broker!r}")
+    if config.default_locale not in config.locales:
+        raise ConfigError(f"BOXOFFICE_DEFAULT_LOCALE: {config.default_locale!r} is not one of {config.locales}")
+    if config.db_pool_size < 1:
+        raise ConfigError("BOXOFFICE_DB_POOL_SIZE: must be at least 1")

@@ -1,0 +1,92 @@
+"""The kernel object: configuration, database, plugins and the registries built from them, in one place.
+
+Apps (API, worker, CLI) build one ``Kernel`` per process and pass it around; nothing here is a global.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from boxoffice.hookspecs.providers import JobDefinition
+from boxoffice.kernel.audit import Actor, log_action
+from boxoffice.kernel.config import Config, load_config
+from boxoffice.kernel.db import Database
+from boxoffice.kernel.i18n import I18n, set_default_i18n
+from boxoffice.kernel.jobs import JobRunner
+from boxoffice.kernel.plugins import PluginManager
+from boxoffice.kernel.settings import Settings, SettingsRegistry
+
+if TYPE_CHECKING:
+    from boxoffice.kernel.models import Event, LogEntry, Organizer
+    from sqlalchemy.orm import Session
+
+KERNEL_DIR = Path(__file__).parent
+
+
+class RegistryError(ValueError):
+    """Plugins contributed conflicting or malformed entries (two jobs with one name …)."""
+
+
+@dataclass(frozen=True)
+class Registries:
+    """Everything collected from global hooks, rebuilt when the set of installed plugins changes."""
+
+    settings: SettingsRegistry
+    jobs: dict[str, JobDefinition]
+
+    @classmethod
+    def collect(cls, plugins: PluginManager) -> Registries:
+        jobs: dict[str, JobDefinition] = {}
+        owners: dict[str, str] = {}
+        for owner, job in plugins.collect(plugins.hook.register_jobs):
+            if not isinstance(job, JobDefinition):
+                raise RegistryError(f"plugin {owner} returned {type(job).__name__} from register_jobs")
+            if job.name in jobs:
+                raise RegistryError(f"job {job.name!r} is registered by both {owners[job.name]} and {owner}")
+            jobs[job.name], owners[job.name] = job, owner
+        return cls(settings=SettingsRegistry.from_plugins(plugins), jobs=jobs)
+
+
+class Kernel:
+    def __init__(self, config: Config | None = None, *, plugins: PluginManager | None = None) -> None:
+        self.config = config or load_config()
+        self.db = Database(self.config.effective_database_url, self.config.db_pool_size)
+        if plugins is None:
+            plugins = PluginManager(disabled=self.config.disabled_plugins)
+            plugins.load_entry_points()
+        self.plugins = plugins
+        self.jobs = JobRunner(self)
+        self._registries: tuple[int, Registries] | None = None
+
+    @property
+    def registries(self) -> Registries:
+        generation = self.plugins.generation
+        if self._registries is None or self._registries[0] != generation:
+            self._registries = (generation, Registries.collect(self.plugins))
+        return self._registries[1]
+
+    @cached_property
+    def i18n(self) -> I18n:
+        i18n = I18n(self.config.default_locale, self.config.locales)
+        i18n.add_catalog_dir("boxoffice", KERNEL_DIR / "locale")
+        for domain, directory in self.plugins.catalog_dirs():
+            i18n.add_catalog_dir(domain, directory)
+        # Module-level gettext/localize (used by plugins) should see the plugins' catalogs too.
+        set_default_i18n(i18n)
+        return i18n
+
+    def settings_for(
+        self, session: Session, *, event: Event | None = None, organizer: Organizer | None = None
+    ) -> Settings:
+        return Settings(session, self.registries.settings, event=event, organizer=organizer)
+
+    def log_action(
+        self, session: Session, obj: Any, action_type: str, *, actor: Actor, data: dict[str, Any] | None = None
+    ) -> LogEntry:
+        return log_action(session, self.plugins.hook, obj, action_type, actor=actor, data=data)
+
+    def close(self) -> None:
+        self.db.dispose()
