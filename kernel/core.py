@@ -5,6 +5,7 @@ Apps (API, worker, CLI) build one ``Kernel`` per process and pass it around; not
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -30,6 +31,12 @@ class RegistryError(ValueError):
     """Plugins contributed conflicting or malformed entries (two jobs with one name …)."""
 
 
+def _required_arguments(function: Any) -> list[str]:
+    """Parameters after the job context that have no default (a periodic run has nothing to pass)."""
+    parameters = list(inspect.signature(function).parameters.values())[1:]
+    return [p.name for p in parameters if p.default is p.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)]
+
+
 @dataclass(frozen=True)
 class Registries:
     """Everything collected from global hooks, rebuilt when the set of installed plugins changes."""
@@ -44,6 +51,10 @@ class Registries:
         for owner, job in plugins.collect(plugins.hook.register_jobs):
             if not isinstance(job, JobDefinition):
                 raise RegistryError(f"plugin {owner} returned {type(job).__name__} from register_jobs")
+            if job.every_seconds and _required_arguments(job.function):
+                raise RegistryError(
+                    f"periodic job {job.name!r} from {owner} needs arguments {_required_arguments(job.function)}"
+                )
             if job.name in jobs:
                 raise RegistryError(f"job {job.name!r} is registered by both {owners[job.name]} and {owner}")
             jobs[job.name], owners[job.name] = job, owner

@@ -66,8 +66,9 @@ class Generated:
 def run(command: list[str], *, env: dict[str, str], cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess[str]:
     result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
     if result.returncode != 0:
+        shown = ["<script>" if "\n" in part else part for part in command]
         pytest.fail(
-            f"command failed with exit code {result.returncode}: {' '.join(command)}\n"
+            f"command failed with exit code {result.returncode}: {' '.join(shown)}\n"
             f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}",
             pytrace=False,
         )

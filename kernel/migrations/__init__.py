@@ -26,7 +26,10 @@ def alembic_config(kernel: Kernel) -> AlembicConfig:
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("path_separator", "os")
-    locations = [MIGRATIONS_DIR / "versions", *kernel.plugins.migration_dirs().values()]
+    # The kernel's own default plugin lives in kernel/, so its folder is listed by the plugin manager too.
+    locations = dict.fromkeys(
+        p.resolve() for p in [MIGRATIONS_DIR / "versions", *kernel.plugins.migration_dirs().values()]
+    )
     config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     config.attributes["engine"] = kernel.db.engine
     return config

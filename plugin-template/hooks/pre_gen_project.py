@@ -1,20 +1,24 @@
 """Refuse names that would generate a broken plugin (cookiecutter renders this file before running it)."""
 
+import json
 import keyword
 import re
 import sys
 
-ENTRY_POINT_NAME = "{{ cookiecutter.entry_point_name }}"
-MODULE_NAME = "{{ cookiecutter.module_name }}"
-PROJECT_SLUG = "{{ cookiecutter.project_slug }}"
-# Rendered into Python and TOML string literals: the raw strings keep a stray backslash from breaking this file.
+# Every answer is read back through tojson inside a raw '''-string (tojson escapes ' and line breaks), so no
+# input can break this file before it is checked. The texts end up in Python and TOML string literals.
+# fmt: off
+ENTRY_POINT_NAME = json.loads(r'''{{ cookiecutter.entry_point_name | tojson }}''')
+MODULE_NAME = json.loads(r'''{{ cookiecutter.module_name | tojson }}''')
+PROJECT_SLUG = json.loads(r'''{{ cookiecutter.project_slug | tojson }}''')
 TEXTS = {
-    "plugin_name": r"""{{ cookiecutter.plugin_name }}""",
-    "author": r"""{{ cookiecutter.author }}""",
-    "author_email": r"""{{ cookiecutter.author_email }}""",
-    "description": r"""{{ cookiecutter.description }}""",
-    "version": r"""{{ cookiecutter.version }}""",
+    "plugin_name": json.loads(r'''{{ cookiecutter.plugin_name | tojson }}'''),
+    "author": json.loads(r'''{{ cookiecutter.author | tojson }}'''),
+    "author_email": json.loads(r'''{{ cookiecutter.author_email | tojson }}'''),
+    "description": json.loads(r'''{{ cookiecutter.description | tojson }}'''),
+    "version": json.loads(r'''{{ cookiecutter.version | tojson }}'''),
 }
+# fmt: on
 
 problems: list[str] = []
 # The entry-point name becomes a table prefix, an Alembic branch label and a gettext domain: keep it simple.

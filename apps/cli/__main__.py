@@ -1,0 +1,3 @@
+from boxoffice.apps.cli import main
+
+main()
