@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 def register_api_routes() -> list[Any] | None:
     """Return Litestar route handlers, controllers or routers for the REST API.
 
-    They are mounted under ``/api/v1/organizers/{organizer}/events/{event}/`` and answer only on events where
+    They are mounted under ``/api/v1/organizers/{organizer_slug}/events/{event_slug}/`` and answer only where
     the plugin is enabled (404 elsewhere). Handlers receive the resolved event as the ``event`` dependency.
     """
 

@@ -19,43 +19,43 @@ if TYPE_CHECKING:
 @hookspec
 @scope("event")
 def order_placed(event: Event, order: Any, session: Session) -> None:
-    """An order was created (any status: pending, or paid right away for free orders)."""
+    """An order was created, pending or (for free orders) already paid; ``order_paid`` follows separately."""
 
 
 @hookspec
 @scope("event")
 def order_paid(event: Event, order: Any, session: Session) -> None:
-    """An order became paid."""
+    """The confirmed payments of an order now cover its total and it moved to status paid (``p``)."""
 
 
 @hookspec
 @scope("event")
 def order_canceled(event: Event, order: Any, session: Session) -> None:
-    """An order was canceled by the organizer or the buyer."""
+    """An order was canceled (status ``c``) by the organizer, the buyer or an expiring approval."""
 
 
 @hookspec
 @scope("event")
 def order_expired(event: Event, order: Any, session: Session) -> None:
-    """A pending order passed its payment deadline and was marked expired."""
+    """A pending order passed its payment deadline and was marked expired (status ``e``)."""
 
 
 @hookspec
 @scope("event")
 def order_changed(event: Event, order: Any, session: Session) -> None:
-    """Positions, prices or the contact data of an order were changed."""
+    """Positions, prices, fees or the contact data of an existing order were changed by anyone."""
 
 
 @hookspec
 @scope("event")
 def order_approved(event: Event, order: Any, session: Session) -> None:
-    """An order that required approval was approved."""
+    """An order that required approval was approved; it is now pending payment or paid if free."""
 
 
 @hookspec
 @scope("event")
 def order_denied(event: Event, order: Any, session: Session) -> None:
-    """An order that required approval was denied."""
+    """An order that required approval was denied; it is canceled and its quota is released."""
 
 
 @hookspec

@@ -19,10 +19,9 @@ from boxoffice.kernel.plugins import PluginManager
 from sqlalchemy import create_engine, text
 
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_DATABASE_URL", "")
-REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "")
 
 
-def _with_search_path(url: str, schema: str) -> str:
+def with_search_path(url: str, schema: str) -> str:
     separator = "&" if "?" in url else "?"
     return f"{normalise_url(url)}{separator}options={quote(f'-csearch_path={schema}')}"
 
@@ -38,7 +37,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with admin.connect() as connection:
         connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield _with_search_path(POSTGRES_URL, schema)
+        yield with_search_path(POSTGRES_URL, schema)
     finally:
         with admin.connect() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -27,7 +27,7 @@ from sqlalchemy import select, text
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-EVENT_PATH = API_PREFIX + "/organizers/{organizer:str}/events/{event:str}"
+EVENT_PATH = API_PREFIX + "/organizers/{organizer_slug:str}/events/{event_slug:str}"
 
 
 def _kernel(connection: ASGIConnection) -> Kernel:
@@ -98,7 +98,7 @@ def plugin_guard(plugin_name: str) -> Callable[[ASGIConnection, BaseRouteHandler
     async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
         kernel = _kernel(connection)
         params = connection.path_params
-        event = await sync_to_thread(_load_event, kernel, params["organizer"], params["event"])
+        event = await sync_to_thread(_load_event, kernel, params["organizer_slug"], params["event_slug"])
         if event is None or plugin_name not in kernel.plugins.active_for_event(event):
             raise NotFoundException("Not found.")
         connection.state.boxoffice_event = event

@@ -203,13 +203,17 @@ def plugins_list(kernel: Kernel) -> None:
         sys.exit(1)
 
 
-def _load_target(session: Any, organizer_slug: str, event_slug: str) -> Event:
-    event = (
-        session.query(Event)
-        .join(Organizer)
-        .filter(Organizer.slug == organizer_slug, Event.slug == event_slug)
-        .one_or_none()
-    )
+ORGANIZER_WIDE = "-"
+
+
+def _load_target(session: Any, organizer_slug: str, event_slug: str) -> Event | Organizer:
+    """The event, or the organizer itself when EVENT is ``-`` (for organizer-level and hybrid plugins)."""
+    organizer = session.query(Organizer).filter(Organizer.slug == organizer_slug).one_or_none()
+    if organizer is None:
+        raise click.ClickException(f"no organizer {organizer_slug!r}")
+    if event_slug == ORGANIZER_WIDE:
+        return organizer
+    event = session.query(Event).filter(Event.organizer_id == organizer.id, Event.slug == event_slug).one_or_none()
     if event is None:
         raise click.ClickException(f"no event {event_slug!r} for organizer {organizer_slug!r}")
     return event
@@ -221,7 +225,7 @@ def _load_target(session: Any, organizer_slug: str, event_slug: str) -> Event:
 @click.argument("plugin")
 @with_kernel
 def plugins_enable(kernel: Kernel, organizer: str, event: str, plugin: str) -> None:
-    """Enable PLUGIN on EVENT of ORGANIZER (as an administrator)."""
+    """Enable PLUGIN on EVENT of ORGANIZER (as an administrator); EVENT "-" enables it organizer-wide."""
     with kernel.db.session() as session:
         target = _load_target(session, organizer, event)
         changed = enable_plugin(kernel, session, target, plugin, actor=Actor("cli"), as_admin=True)
@@ -234,7 +238,7 @@ def plugins_enable(kernel: Kernel, organizer: str, event: str, plugin: str) -> N
 @click.argument("plugin")
 @with_kernel
 def plugins_disable(kernel: Kernel, organizer: str, event: str, plugin: str) -> None:
-    """Disable PLUGIN on EVENT of ORGANIZER."""
+    """Disable PLUGIN on EVENT of ORGANIZER; EVENT "-" disables it organizer-wide."""
     with kernel.db.session() as session:
         target = _load_target(session, organizer, event)
         changed = disable_plugin(kernel, session, target, plugin, actor=Actor("cli"), as_admin=True)

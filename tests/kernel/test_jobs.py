@@ -83,7 +83,7 @@ def test_failures_are_stored_with_a_message(kernel):
 
 
 def test_bad_enqueue_calls_are_refused(kernel):
-    with pytest.raises(JobError, match="unknown job 't.nope'"):
+    with pytest.raises(JobError, match=r"unknown job 't\.nope'"):
         kernel.jobs.enqueue("t.nope")
     with pytest.raises(JobError, match="JSON"):
         kernel.jobs.enqueue("t.progress", steps=object())
