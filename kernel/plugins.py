@@ -94,6 +94,7 @@ class PluginManager:
         self.plugins: dict[str, LoadedPlugin] = {}
         self.errors: dict[str, str] = {}
         self._relays: dict[frozenset[str], HookRelay] = {}
+        self._active_cache: dict[tuple[frozenset[str], frozenset[str]], frozenset[str]] = {}
         # Bumped whenever the set of registered plugins changes, so caches built from hooks know to rebuild.
         self.generation = 0
 
@@ -163,6 +164,7 @@ class PluginManager:
 
     def _changed(self) -> None:
         self._relays.clear()
+        self._active_cache.clear()
         self.generation += 1
 
     def _check_implementations(self, plugin: object, name: str) -> str | None:
@@ -195,22 +197,29 @@ class PluginManager:
         return self.always_active() | chosen
 
     def active_for_event(self, event: Event) -> frozenset[str]:
-        on_event = set(event.plugins or ())
-        on_organizer = set(event.organizer.plugins or ()) if event.organizer is not None else set()
-        chosen = set()
-        for name, plugin in self.plugins.items():
-            level = plugin.meta.level
-            if (
-                (level == "event" and name in on_event)
-                or (level == "organizer" and name in on_organizer)
-                or (level == "hybrid" and name in on_event and name in on_organizer)
-            ):
-                chosen.add(name)
-        return self.always_active() | chosen
+        on_organizer = event.organizer.plugins if event.organizer is not None else ()
+        return self._active_for(frozenset(event.plugins or ()), frozenset(on_organizer or ()))
+
+    def _active_for(self, on_event: frozenset[str], on_organizer: frozenset[str]) -> frozenset[str]:
+        # Called on every scoped hook call: memoised per pair of plugin lists, dropped when plugins change.
+        key = (on_event, on_organizer)
+        active = self._active_cache.get(key)
+        if active is None:
+            chosen = set(self.always_active())
+            for name, plugin in self.plugins.items():
+                level = plugin.meta.level
+                if (
+                    (level == "event" and name in on_event)
+                    or (level == "organizer" and name in on_organizer)
+                    or (level == "hybrid" and name in on_event and name in on_organizer)
+                ):
+                    chosen.add(name)
+            active = self._active_cache[key] = frozenset(chosen)
+        return active
 
     def relay(self, active: Iterable[str]) -> HookRelay:
         """A hook relay that reaches only ``active`` plugins on scoped hooks; cached per set."""
-        key = frozenset(active) & frozenset(self.plugins)
+        key = frozenset(active)
         relay = self._relays.get(key)
         if relay is None:
             relay = self._relays[key] = HookRelay(self, key)
