@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 from boxoffice.hookspecs import hookspec, scope
 
 if TYPE_CHECKING:
-    from boxoffice.kernel.models import Event, Organizer
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.models import Event, Organizer
 
 
 @hookspec

@@ -32,8 +32,9 @@ from pypdf import PdfWriter
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
 
-    from boxoffice.kernel.models import Event, Organizer
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.models import Event, Organizer
 
 logger = logging.getLogger(__name__)
 

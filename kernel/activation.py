@@ -14,8 +14,9 @@ from boxoffice.kernel.models import Event, Organizer
 from boxoffice.kernel.plugins import PluginError
 
 if TYPE_CHECKING:
-    from boxoffice.kernel.core import Kernel
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.core import Kernel
 
 EVENT_LEVELS = ("event", "hybrid")
 ORGANIZER_LEVELS = ("organizer", "hybrid")

@@ -9,8 +9,9 @@ from boxoffice.kernel.models import Event, LogEntry, Organizer
 
 if TYPE_CHECKING:
     import pluggy
-    from boxoffice.kernel.plugins import HookRelay
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.plugins import HookRelay
 
 ActorType = Literal["user", "token", "device", "system", "cli"]
 

@@ -21,8 +21,9 @@ from boxoffice.kernel.plugins import PluginManager
 from boxoffice.kernel.settings import Settings, SettingsRegistry
 
 if TYPE_CHECKING:
-    from boxoffice.kernel.models import Event, LogEntry, Organizer
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.models import Event, LogEntry, Organizer
 
 KERNEL_DIR = Path(__file__).parent
 

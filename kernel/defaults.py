@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import delete
+
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, TransmissionType
 from boxoffice.kernel import clock
 from boxoffice.kernel.models import JobRecord
-from sqlalchemy import delete
 
 plugin_meta = PluginMeta(
     name="boxoffice core",

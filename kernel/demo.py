@@ -7,15 +7,17 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sqlalchemy import exists, select
+
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, Item, Organizer, Quota, Team, TeamAPIToken
 from boxoffice.kernel.tokens import new_token, token_digest
-from sqlalchemy import exists, select
 
 if TYPE_CHECKING:
-    from boxoffice.kernel.core import Kernel
     from sqlalchemy.orm import Session
+
+    from boxoffice.kernel.core import Kernel
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from boxoffice.hookspecs.providers import JobDefinition
-from boxoffice.kernel import clock
-from boxoffice.kernel.models import JobRecord
 from celery import Celery
 from sqlalchemy import update
 from sqlalchemy.orm import Session, object_session
+
+from boxoffice.hookspecs.providers import JobDefinition
+from boxoffice.kernel import clock
+from boxoffice.kernel.models import JobRecord
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel

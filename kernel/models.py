@@ -11,8 +11,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from boxoffice.kernel.clock import now
-from boxoffice.kernel.db import Base
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -27,6 +25,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from boxoffice.kernel.clock import now
+from boxoffice.kernel.db import Base
 
 
 class Organizer(Base):

@@ -16,9 +16,10 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
-from boxoffice.hookspecs import ENTRY_POINT_GROUP, FAMILIES, PROJECT_NAME, PluginMeta
 from pluggy import HookCaller, PluginValidationError
 from stevedore import ExtensionManager
+
+from boxoffice.hookspecs import ENTRY_POINT_GROUP, FAMILIES, PROJECT_NAME, PluginMeta
 
 if TYPE_CHECKING:
     from boxoffice.kernel.models import Event, Organizer

@@ -13,10 +13,11 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from boxoffice.hookspecs.providers import SettingDefault
-from boxoffice.kernel.models import Setting
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
+
+from boxoffice.hookspecs.providers import SettingDefault
+from boxoffice.kernel.models import Setting
 
 if TYPE_CHECKING:
     from boxoffice.kernel.models import Event, Organizer

@@ -10,13 +10,14 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from sqlalchemy import create_engine, text
+
 from boxoffice.hookspecs import ENTRY_POINT_GROUP
 from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.db import Base, normalise_url
 from boxoffice.kernel.migrations import upgrade
 from boxoffice.kernel.plugins import PluginManager
-from sqlalchemy import create_engine, text
 
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_DATABASE_URL", "")
 

@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+
 from boxoffice.kernel import hookdocs
 
 ROOT = Path(__file__).resolve().parent.parent

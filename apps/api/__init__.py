@@ -12,17 +12,21 @@ from collections.abc import Callable
 from importlib import metadata
 from typing import Any
 
-from boxoffice.kernel.core import Kernel
-from boxoffice.kernel.models import Event, Organizer
 from litestar import Litestar, MediaType, Request, Response, Router, get
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Headers
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, NotFoundException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import select, text
+
+from boxoffice.kernel.core import Kernel
+from boxoffice.kernel.i18n import get_locale, use_locale
+from boxoffice.kernel.models import Event, Organizer
 
 logger = logging.getLogger(__name__)
 
@@ -48,13 +52,40 @@ def _validation_error(_request: Request, error: ValidationException) -> Response
     return Response(body, status_code=400, media_type=MediaType.JSON)
 
 
-def _http_error(_request: Request, error: HTTPException) -> Response[dict[str, Any]]:
-    return Response({"detail": error.detail}, status_code=error.status_code, headers=error.headers)
+# Litestar's own wording for its router errors, mapped onto the messages pretix clients see.
+_ROUTER_DETAILS = {"Not Found": "Not found."}
+
+
+def _http_error(request: Request, error: HTTPException) -> Response[dict[str, Any]]:
+    detail = _ROUTER_DETAILS.get(error.detail, error.detail)
+    translated = _kernel(request).i18n.gettext(detail, get_locale())
+    return Response({"detail": translated}, status_code=error.status_code, headers=error.headers)
 
 
 def _internal_error(request: Request, error: Exception) -> Response[dict[str, Any]]:
     logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
     return Response({"detail": "Internal server error."}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
+
+
+def locale_middleware(app: ASGIApp) -> ASGIApp:
+    """Negotiate the response language from ``Accept-Language`` for everything the request renders."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        kernel: Kernel = scope["litestar_app"].state.kernel
+        locale = kernel.i18n.negotiate(Headers.from_scope(scope).get("accept-language"))
+
+        async def send_with_language(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"content-language", locale.encode())]
+            await send(message)
+
+        with use_locale(locale):
+            await app(scope, receive, send_with_language)
+
+    return middleware
 
 
 # --- core routes ----------------------------------------------------------------------------------------------
@@ -147,6 +178,7 @@ def create_app(kernel: Kernel | None = None) -> Litestar:
             description="pretix API v1 compatible ticketing API",
             path=API_PREFIX + "/docs",
         ),
+        middleware=[locale_middleware],
         on_shutdown=[kernel.close],
         debug=kernel.config.debug,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
 from boxoffice.kernel.activation import disable_plugin, enable_plugin
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.config import ConfigError, load_config

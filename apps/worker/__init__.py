@@ -8,8 +8,9 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from boxoffice.kernel.core import Kernel
 from celery import Celery
+
+from boxoffice.kernel.core import Kernel
 
 
 @cache

@@ -1,6 +1,7 @@
 """Alembic environment: runs against the kernel's engine (passed in by ``boxoffice.kernel.migrations``)."""
 
 from alembic import context
+
 from boxoffice.kernel import models  # noqa: F401  (registers the kernel tables on the metadata)
 from boxoffice.kernel.db import Base
 

@@ -1,12 +1,13 @@
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
+
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.kernel.activation import disable_plugin, enable_plugin, set_plugins
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, LogEntry, Organizer
 from boxoffice.kernel.plugins import PluginError
-from sqlalchemy import select
 
 
 class Recorder:

@@ -1,6 +1,7 @@
 from pathlib import Path
 
 import pytest
+
 from boxoffice.kernel.config import Config, ConfigError, load_config
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from babel.support import Translations
+
 from boxoffice.kernel import i18n as i18n_module
 from boxoffice.kernel.i18n import (
     KERNEL_DOMAIN,

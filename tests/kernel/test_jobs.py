@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from boxoffice.hookspecs import hookimpl
 from boxoffice.hookspecs.providers import JobDefinition
 from boxoffice.kernel import clock

@@ -1,12 +1,13 @@
 import uuid
 
 import pytest
+from conftest import POSTGRES_URL, with_search_path
+from sqlalchemy import create_engine, inspect, text
+
 from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.db import Base, normalise_url
 from boxoffice.kernel.migrations import downgrade, pending, upgrade
-from conftest import POSTGRES_URL, with_search_path
-from sqlalchemy import create_engine, inspect, text
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ from itertools import chain
 from types import SimpleNamespace
 
 import pytest
+
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.kernel.models import Event, Organizer
 from boxoffice.kernel.plugins import PluginError, PluginManager

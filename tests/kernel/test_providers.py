@@ -12,6 +12,9 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from pypdf import PdfReader
+from reportlab.pdfgen import canvas
+
 from boxoffice.hookspecs.providers import (
     SHRED_MASK,
     TRANSMISSION_STATUSES,
@@ -42,8 +45,6 @@ from boxoffice.hookspecs.providers import (
     mask,
     render_placeholders,
 )
-from pypdf import PdfReader
-from reportlab.pdfgen import canvas
 
 
 class DictSettings:

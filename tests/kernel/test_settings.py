@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+
 from boxoffice.hookspecs import hookimpl
 from boxoffice.hookspecs.providers import SettingDefault
 from boxoffice.kernel.models import Event, Organizer

@@ -2,13 +2,14 @@ from datetime import UTC, datetime
 
 import msgspec
 import pytest
-from boxoffice.apps.api import create_app
-from boxoffice.hookspecs import PluginMeta, hookimpl
-from boxoffice.kernel.models import Event, Organizer
 from litestar import get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.testing import TestClient
+
+from boxoffice.apps.api import create_app
+from boxoffice.hookspecs import PluginMeta, hookimpl
+from boxoffice.kernel.models import Event, Organizer
 
 
 class Greeting(msgspec.Struct):
@@ -85,3 +86,15 @@ def test_unknown_paths_and_methods_use_the_error_shape(client):
     response = client.delete("/api/v1/")
     assert response.status_code == 405
     assert set(response.json()) == {"detail"}
+
+
+def test_language_is_negotiated(client):
+    german = client.get("/api/v1/organizers/org/events/off/greeting/", headers={"Accept-Language": "de-DE,en;q=0.5"})
+    assert german.status_code == 404
+    assert german.json() == {"detail": "Nicht gefunden."}
+    assert german.headers["content-language"] == "de"
+    fallback = client.get("/api/v1/organizers/org/events/off/greeting/", headers={"Accept-Language": "xx, ;;garbage"})
+    assert fallback.json() == {"detail": "Not found."}
+    assert fallback.headers["content-language"] == "en"
+    # Unrouted paths are answered before any middleware runs: default language.
+    assert client.get("/api/v1/nothing/", headers={"Accept-Language": "de"}).json() == {"detail": "Not found."}

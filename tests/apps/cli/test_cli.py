@@ -7,12 +7,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+
 from boxoffice.apps.cli import cli
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, LogEntry, TeamAPIToken
 from boxoffice.kernel.tokens import token_digest
-from click.testing import CliRunner
-from sqlalchemy import select
 
 FAKE_PLUGIN = """
 from boxoffice.hookspecs import PluginMeta, hookimpl
@@ -172,3 +173,18 @@ def test_serve_starts_with_demo_data_on_an_empty_sqlite(tmp_path: Path):
         output, _ = server.communicate(timeout=20)
     assert "API token: " in output
     assert "demo organizer: demo" in output
+
+
+def test_organizer_wide_toggling_with_dash(run, kernel, install_fake_plugin, tmp_path, monkeypatch):
+    source = 'from boxoffice.hookspecs import PluginMeta\nplugin_meta = PluginMeta(level="organizer")\n'
+    site = install_fake_plugin(tmp_path / "org", "boxoffice-orgwide", {"orgwide": "orgwide"}, {"orgwide.py": source})
+    monkeypatch.syspath_prepend(str(site))
+    run("demo")
+    refused = run("plugins", "enable", "demo", "democon", "orgwide")
+    assert refused.exit_code == 1 and "organizer-level plugin" in refused.output
+    enabled = run("plugins", "enable", "demo", "-", "orgwide")
+    assert enabled.exit_code == 0, enabled.output
+    with kernel.db.session() as session:
+        event = session.scalar(select(Event).where(Event.slug == "democon"))
+        assert event.organizer.plugins == ["orgwide"]
+    assert run("plugins", "disable", "demo", "-", "orgwide").exit_code == 0
