@@ -2,7 +2,7 @@
 
 Revision ID: kernel_0001
 Revises:
-Create Date: 2026-11-24 01:22:08.482108
+Create Date: (regenerated before the first release)
 """
 
 import sqlalchemy as sa

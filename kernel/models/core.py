@@ -15,7 +15,6 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
-    DateTime,
     ForeignKey,
     Integer,
     Numeric,
@@ -27,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boxoffice.kernel.clock import now
-from boxoffice.kernel.db import Base
+from boxoffice.kernel.db import Base, UTCDateTime
 
 
 class Organizer(Base):
@@ -53,14 +52,14 @@ class Event(Base):
     currency: Mapped[str] = mapped_column(String(10), default="EUR")
     live: Mapped[bool] = mapped_column(Boolean, default=False)
     testmode: Mapped[bool] = mapped_column(Boolean, default=False)
-    date_from: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    date_to: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    date_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    date_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     timezone: Mapped[str] = mapped_column(String(100), default="UTC")
     locale: Mapped[str] = mapped_column(String(10), default="en")
     # Event-level plugins enabled on this event, by entry-point name (pretix's event ``plugins`` field).
     plugins: Mapped[list[str]] = mapped_column(JSON, default=list)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    last_modified: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, onupdate=now)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    last_modified: Mapped[datetime] = mapped_column(UTCDateTime, default=now, onupdate=now)
 
     organizer: Mapped[Organizer] = relationship(back_populates="events")
     items: Mapped[list[Item]] = relationship(back_populates="event", cascade="all, delete-orphan")
@@ -161,7 +160,7 @@ class LogEntry(Base):
     __tablename__ = "log_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    datetime: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now, index=True)
+    datetime: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="CASCADE"), nullable=True)
     event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), nullable=True)
     object_type: Mapped[str] = mapped_column(String(100))
@@ -189,5 +188,5 @@ class JobRecord(Base):
     arguments: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     result: Mapped[Any] = mapped_column(JSON, nullable=True)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
-    finished: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+    finished: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
