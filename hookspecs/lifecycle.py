@@ -88,3 +88,13 @@ def plugin_disabled(organizer: Organizer, event: Event | None, session: Session)
 @hookspec
 def log_entry_created(entry: Any, session: Session) -> None:
     """An audit-log entry was written (webhooks and notifications are built from these)."""
+
+
+@hookspec
+@scope("event")
+def event_copied(event: Event, source: Event, session: Session) -> None:
+    """``event`` was just created as a copy of ``source`` (``clone_from``): copy your plugin's data for it.
+
+    Called with the plugins active on the new event, after the kernel copied the catalog and settings.
+    ``plugin_enabled`` is not called for plugins taken over this way.
+    """

@@ -54,3 +54,9 @@ def allow_ticket_download(event: Event, order: Any) -> bool | None:
 def register_import_columns(event: Event) -> list[Any] | None:
     """Return extra columns offered by the order import (objects with ``identifier``, ``verbose_name``,
     ``clean(value)`` and ``assign(value, order, position)``)."""
+
+
+@hookspec
+@scope("event")
+def allow_event_deletion(event: Event, session: Any) -> bool | None:
+    """Return ``False`` when the event must not be deleted (it holds orders or other data you own)."""

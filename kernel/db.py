@@ -23,7 +23,7 @@ NAMING_CONVENTION = {
 
 
 class UTCDateTime(TypeDecorator[datetime]):
-    """A timezone-aware datetime on every backend: stored in UTC, read back aware (SQLite keeps no zone)."""
+    """A timezone-aware datetime on every backend: stored in UTC, read back aware in UTC (SQLite keeps no zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
@@ -31,9 +31,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: boxoffice stores timezone-aware datetimes only")
-        value = value.astimezone(UTC)
+        # A naive datetime is taken to be UTC already (what this type hands out is never naive).
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:

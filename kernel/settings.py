@@ -192,11 +192,12 @@ class Settings:
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set several keys; every value is checked before any is written, so a bad one changes nothing."""
-        checked = {key: self._checked(key, value) for key, value in changes.items()}
+        checked = {key: self.check(key, value) for key, value in changes.items()}
         for key, value in checked.items():
             self.set(key, value)
 
-    def _checked(self, key: str, value: Any) -> Any:
+    def check(self, key: str, value: Any) -> Any:
+        """The value converted to the key's declared type; raises ``SettingsError`` naming the key."""
         kind = self.registry.kind(key)
         return coerce(key, value, kind) if kind else value
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Integer,
     Numeric,
@@ -54,6 +55,21 @@ class Event(Base):
     testmode: Mapped[bool] = mapped_column(Boolean, default=False)
     date_from: Mapped[datetime] = mapped_column(UTCDateTime)
     date_to: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    date_admission: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    is_public: Mapped[bool] = mapped_column(Boolean, default=True)
+    presale_start: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    presale_end: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    location: Mapped[dict[str, str] | None] = mapped_column(JSON, nullable=True)
+    geo_lat: Mapped[float | None] = mapped_column(Float, nullable=True)
+    geo_lon: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # Event series: the dates are sub-events. Fixed once the event exists.
+    has_subevents: Mapped[bool] = mapped_column(Boolean, default=False)
+    meta_data: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    seating_plan: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seat_category_mapping: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    item_meta_properties: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    all_sales_channels: Mapped[bool] = mapped_column(Boolean, default=True)
+    limit_sales_channels: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(100), default="UTC")
     locale: Mapped[str] = mapped_column(String(10), default="en")
     # Event-level plugins enabled on this event, by entry-point name (pretix's event ``plugins`` field).
@@ -162,7 +178,8 @@ class LogEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     datetime: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
     organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id", ondelete="CASCADE"), nullable=True)
-    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), nullable=True)
+    # Entries outlive a deleted event: the audit trail of the deletion itself must stay.
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("event.id", ondelete="SET NULL"), nullable=True)
     object_type: Mapped[str] = mapped_column(String(100))
     object_id: Mapped[str] = mapped_column(String(100))
     action_type: Mapped[str] = mapped_column(String(255), index=True)

@@ -16,6 +16,21 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "idempotency_key",
+        sa.Column("credentials", sa.String(length=64), nullable=False),
+        sa.Column("key", sa.String(length=190), nullable=False),
+        sa.Column("method", sa.String(length=10), nullable=False),
+        sa.Column("path", sa.String(length=1000), nullable=False),
+        sa.Column("status_code", sa.Integer(), nullable=True),
+        sa.Column("headers", sa.JSON(), nullable=True),
+        sa.Column("body", sa.LargeBinary(), nullable=True),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("credentials", "key", name=op.f("pk_idempotency_key")),
+    )
+    with op.batch_alter_table("idempotency_key", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_idempotency_key_created"), ["created"], unique=False)
+
+    op.create_table(
         "job",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
@@ -48,6 +63,53 @@ def upgrade() -> None:
         sa.UniqueConstraint("scope", "scope_id", "key", name=op.f("uq_setting_scope_scope_id_key")),
     )
     op.create_table(
+        "uploaded_file",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("credentials", sa.String(length=64), nullable=False),
+        sa.Column("filename", sa.String(length=255), nullable=False),
+        sa.Column("content_type", sa.String(length=255), nullable=False),
+        sa.Column("content", sa.LargeBinary(), nullable=False),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_uploaded_file")),
+    )
+    with op.batch_alter_table("uploaded_file", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_uploaded_file_created"), ["created"], unique=False)
+
+    op.create_table(
+        "device",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("organizer_id", sa.Integer(), nullable=False),
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("unique_serial", sa.String(length=190), nullable=False),
+        sa.Column("name", sa.String(length=190), nullable=False),
+        sa.Column("all_events", sa.Boolean(), nullable=False),
+        sa.Column("hardware_brand", sa.String(length=190), nullable=True),
+        sa.Column("hardware_model", sa.String(length=190), nullable=True),
+        sa.Column("os_name", sa.String(length=190), nullable=True),
+        sa.Column("os_version", sa.String(length=190), nullable=True),
+        sa.Column("software_brand", sa.String(length=190), nullable=True),
+        sa.Column("software_version", sa.String(length=190), nullable=True),
+        sa.Column("rsa_pubkey", sa.String(length=2000), nullable=True),
+        sa.Column("info", sa.JSON(), nullable=True),
+        sa.Column("created", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("initialized", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("initialization_token", sa.String(length=190), nullable=True),
+        sa.Column("api_token_digest", sa.String(length=64), nullable=True),
+        sa.Column("revoked", sa.Boolean(), nullable=False),
+        sa.Column("security_profile", sa.String(length=190), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["organizer_id"], ["organizer.id"], name=op.f("fk_device_organizer_id_organizer"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_device")),
+        sa.UniqueConstraint("api_token_digest", name=op.f("uq_device_api_token_digest")),
+        sa.UniqueConstraint("initialization_token", name=op.f("uq_device_initialization_token")),
+        sa.UniqueConstraint("organizer_id", "device_id", name=op.f("uq_device_organizer_id_device_id")),
+        sa.UniqueConstraint("unique_serial", name=op.f("uq_device_unique_serial")),
+    )
+    with op.batch_alter_table("device", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_device_organizer_id"), ["organizer_id"], unique=False)
+
+    op.create_table(
         "event",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("organizer_id", sa.Integer(), nullable=False),
@@ -58,6 +120,20 @@ def upgrade() -> None:
         sa.Column("testmode", sa.Boolean(), nullable=False),
         sa.Column("date_from", sa.DateTime(timezone=True), nullable=False),
         sa.Column("date_to", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("date_admission", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("is_public", sa.Boolean(), nullable=False),
+        sa.Column("presale_start", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("presale_end", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("location", sa.JSON(), nullable=True),
+        sa.Column("geo_lat", sa.Float(), nullable=True),
+        sa.Column("geo_lon", sa.Float(), nullable=True),
+        sa.Column("has_subevents", sa.Boolean(), nullable=False),
+        sa.Column("meta_data", sa.JSON(), nullable=False),
+        sa.Column("seating_plan", sa.Integer(), nullable=True),
+        sa.Column("seat_category_mapping", sa.JSON(), nullable=False),
+        sa.Column("item_meta_properties", sa.JSON(), nullable=False),
+        sa.Column("all_sales_channels", sa.Boolean(), nullable=False),
+        sa.Column("limit_sales_channels", sa.JSON(), nullable=False),
         sa.Column("timezone", sa.String(length=100), nullable=False),
         sa.Column("locale", sa.String(length=10), nullable=False),
         sa.Column("plugins", sa.JSON(), nullable=False),
@@ -91,6 +167,28 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_team_organizer_id"), ["organizer_id"], unique=False)
 
     op.create_table(
+        "change_marker",
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.Column("resource", sa.String(length=50), nullable=False),
+        sa.Column("modified", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["event.id"], name=op.f("fk_change_marker_event_id_event"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("event_id", "resource", name=op.f("pk_change_marker")),
+    )
+    op.create_table(
+        "device_limit_events",
+        sa.Column("device_id", sa.Integer(), nullable=False),
+        sa.Column("event_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["device_id"], ["device.id"], name=op.f("fk_device_limit_events_device_id_device"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"], ["event.id"], name=op.f("fk_device_limit_events_event_id_event"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("device_id", "event_id", name=op.f("pk_device_limit_events")),
+    )
+    op.create_table(
         "item",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("event_id", sa.Integer(), nullable=False),
@@ -119,7 +217,7 @@ def upgrade() -> None:
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("shredded", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["event_id"], ["event.id"], name=op.f("fk_log_entry_event_id_event"), ondelete="CASCADE"
+            ["event_id"], ["event.id"], name=op.f("fk_log_entry_event_id_event"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["organizer_id"], ["organizer.id"], name=op.f("fk_log_entry_organizer_id_organizer"), ondelete="CASCADE"
@@ -202,6 +300,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_item_event_id"))
 
     op.drop_table("item")
+    op.drop_table("device_limit_events")
+    op.drop_table("change_marker")
     with op.batch_alter_table("team", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_team_organizer_id"))
 
@@ -210,6 +310,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_event_organizer_id"))
 
     op.drop_table("event")
+    with op.batch_alter_table("device", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_device_organizer_id"))
+
+    op.drop_table("device")
+    with op.batch_alter_table("uploaded_file", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_uploaded_file_created"))
+
+    op.drop_table("uploaded_file")
     op.drop_table("setting")
     op.drop_table("organizer")
     op.drop_table("job")
+    with op.batch_alter_table("idempotency_key", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_idempotency_key_created"))
+
+    op.drop_table("idempotency_key")
