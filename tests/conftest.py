@@ -45,6 +45,26 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def fresh_kernel(tmp_path):
+    """A kernel on an empty database of its own (a new schema on PostgreSQL)."""
+    if POSTGRES_URL:
+        schema = f"boxoffice_mig_{uuid.uuid4().hex[:10]}"
+        admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = with_search_path(POSTGRES_URL, schema)
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    kernel = Kernel(Config(database_url=url, data_dir=tmp_path))
+    yield kernel
+    kernel.close()
+    if POSTGRES_URL:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def migrated_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> str:
     kernel = Kernel(Config(database_url=database_url, data_dir=tmp_path_factory.mktemp("data")))

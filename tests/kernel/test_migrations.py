@@ -1,33 +1,7 @@
-import uuid
+from sqlalchemy import inspect
 
-import pytest
-from conftest import POSTGRES_URL, with_search_path
-from sqlalchemy import create_engine, inspect, text
-
-from boxoffice.kernel.config import Config
-from boxoffice.kernel.core import Kernel
-from boxoffice.kernel.db import Base, normalise_url
+from boxoffice.kernel.db import Base
 from boxoffice.kernel.migrations import downgrade, pending, upgrade
-
-
-@pytest.fixture
-def fresh_kernel(tmp_path):
-    """A kernel on an empty database of its own (a new schema on PostgreSQL)."""
-    if POSTGRES_URL:
-        schema = f"boxoffice_mig_{uuid.uuid4().hex[:10]}"
-        admin = create_engine(normalise_url(POSTGRES_URL), isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE SCHEMA "{schema}"'))
-        url = with_search_path(POSTGRES_URL, schema)
-    else:
-        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    kernel = Kernel(Config(database_url=url, data_dir=tmp_path))
-    yield kernel
-    kernel.close()
-    if POSTGRES_URL:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 def test_upgrade_creates_the_model_and_downgrade_removes_it(fresh_kernel):
