@@ -8,19 +8,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
-    Column,
     Float,
     ForeignKey,
     Integer,
-    Numeric,
     String,
-    Table,
     Text,
     UniqueConstraint,
 )
@@ -28,6 +24,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boxoffice.kernel.clock import now
 from boxoffice.kernel.db import Base, UTCDateTime
+
+if TYPE_CHECKING:
+    from boxoffice.kernel.models.items import Item
+    from boxoffice.kernel.models.quotas import Quota
 
 
 class Organizer(Base):
@@ -80,81 +80,6 @@ class Event(Base):
     organizer: Mapped[Organizer] = relationship(back_populates="events")
     items: Mapped[list[Item]] = relationship(back_populates="event", cascade="all, delete-orphan")
     quotas: Mapped[list[Quota]] = relationship(back_populates="event", cascade="all, delete-orphan")
-
-
-quota_items = Table(
-    "quota_items",
-    Base.metadata,
-    Column("quota_id", ForeignKey("quota.id", ondelete="CASCADE"), primary_key=True),
-    Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
-)
-
-
-class Item(Base):
-    __tablename__ = "item"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    name: Mapped[dict[str, str]] = mapped_column(JSON)
-    default_price: Mapped[Decimal] = mapped_column(Numeric(13, 2), default=Decimal("0.00"))
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-    admission: Mapped[bool] = mapped_column(Boolean, default=True)
-    position: Mapped[int] = mapped_column(Integer, default=0)
-
-    event: Mapped[Event] = relationship(back_populates="items")
-
-
-class Quota(Base):
-    __tablename__ = "quota"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(200))
-    # None means unlimited.
-    size: Mapped[int | None] = mapped_column(Integer, nullable=True)
-
-    event: Mapped[Event] = relationship(back_populates="quotas")
-    items: Mapped[list[Item]] = relationship(secondary=quota_items)
-
-
-team_limit_events = Table(
-    "team_limit_events",
-    Base.metadata,
-    Column("team_id", ForeignKey("team.id", ondelete="CASCADE"), primary_key=True),
-    Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
-)
-
-
-class Team(Base):
-    __tablename__ = "team"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(190))
-    all_events: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Permission names as the REST API spells them (``event.orders:write``, ``organizer.teams:write`` …);
-    # the ``all_*`` flags grant every name, including those plugins add later.
-    all_organizer_permissions: Mapped[bool] = mapped_column(Boolean, default=False)
-    limit_organizer_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
-    all_event_permissions: Mapped[bool] = mapped_column(Boolean, default=False)
-    limit_event_permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
-
-    organizer: Mapped[Organizer] = relationship()
-    limit_events: Mapped[list[Event]] = relationship(secondary=team_limit_events)
-    tokens: Mapped[list[TeamAPIToken]] = relationship(back_populates="team", cascade="all, delete-orphan")
-
-
-class TeamAPIToken(Base):
-    __tablename__ = "team_api_token"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("team.id", ondelete="CASCADE"), index=True)
-    name: Mapped[str] = mapped_column(String(190))
-    # Only a SHA-256 digest is stored; the token itself is shown once, when it is created.
-    token_digest: Mapped[str] = mapped_column(String(64), unique=True)
-    active: Mapped[bool] = mapped_column(Boolean, default=True)
-
-    team: Mapped[Team] = relationship(back_populates="tokens")
 
 
 class Setting(Base):
