@@ -1,16 +1,17 @@
 """Maps the top-level folders (kernel/, hookspecs/, plugins/, apps/) onto the ``boxoffice`` namespace."""
 
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 FOLDERS = ("kernel", "hookspecs", "plugins", "apps")
-DATA = ["**/*.po", "**/*.mako", "**/*.html", "**/*.json", "**/versions/*.py", "py.typed"]
+DATA = ["*.po", "*.pot", "*.mako", "*.html", "*.json", "py.typed"]
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}
 for folder in FOLDERS:
     package_dir[f"boxoffice.{folder}"] = folder
     packages.append(f"boxoffice.{folder}")
-    packages += [f"boxoffice.{folder}.{sub}" for sub in find_packages(folder)]
+    # Namespace discovery also lists data-only folders (migrations/versions, locale/…) as packages.
+    packages += [f"boxoffice.{folder}.{sub}" for sub in find_namespace_packages(folder, exclude=["*__pycache__*"])]
 
 setup(
     packages=packages,

@@ -1,7 +1,8 @@
 """Lifecycle notifications: fire-and-forget calls after something happened.
 
 They run inside the transaction that made the change (``session`` is that transaction): write what you need
-into the database or enqueue a job; never do slow network work inline. Return values are ignored. Implementations
+into the database or start a job with ``kernel.jobs.enqueue_on_commit(session, …)``; never do slow network work
+inline. Return values are ignored. Implementations
 accept any subset of the arguments.
 """
 

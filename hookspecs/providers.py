@@ -97,6 +97,10 @@ class SettingDefault:
     description: str = ""
 
 
+class JobFailed(RuntimeError):
+    """Raise inside a job to fail it with a message meant for the user (the async API shows it as-is)."""
+
+
 @dataclass(frozen=True)
 class JobDefinition:
     """Register a background job under a name, so it can be enqueued by name from any process.

@@ -22,16 +22,24 @@ EVENT_LEVELS = ("event", "hybrid")
 ORGANIZER_LEVELS = ("organizer", "hybrid")
 
 
-def _check(kernel: Kernel, name: str, target: Event | Organizer, as_admin: bool) -> None:
+def _check(kernel: Kernel, name: str, target: Event | Organizer, as_admin: bool, *, enabling: bool) -> None:
     plugin = kernel.plugins.get(name)
+    verb = "enabled" if enabling else "disabled"
     levels = EVENT_LEVELS if isinstance(target, Event) else ORGANIZER_LEVELS
     where = "an event" if isinstance(target, Event) else "an organizer"
     if plugin.meta.level == "global":
         raise PluginError(f"The plugin {name} is always active and cannot be switched.")
     if plugin.meta.level not in levels:
-        raise PluginError(f"The plugin {name} is a {plugin.meta.level}-level plugin and cannot be enabled on {where}.")
+        raise PluginError(f"The plugin {name} is a {plugin.meta.level}-level plugin and cannot be {verb} on {where}.")
     if not as_admin and (not plugin.meta.togglable or not plugin.meta.visible):
-        raise PluginError(f"The plugin {name} cannot be enabled by organizers.")
+        raise PluginError(f"The plugin {name} cannot be {verb} by organizers.")
+    if (
+        enabling
+        and plugin.meta.level == "hybrid"
+        and isinstance(target, Event)
+        and name not in (target.organizer.plugins or [])
+    ):
+        raise PluginError(f"The plugin {name} must be enabled for the organizer before it can be enabled on an event.")
 
 
 def set_plugins(
@@ -49,11 +57,11 @@ def set_plugins(
     added = [name for name in wanted if name not in current]
     removed = [name for name in current if name not in wanted]
     for name in added:
-        _check(kernel, name, target, as_admin)
+        _check(kernel, name, target, as_admin, enabling=True)
     for name in removed:
         # A plugin that was uninstalled may be dropped from the list freely.
         if name in kernel.plugins.plugins:
-            _check(kernel, name, target, as_admin)
+            _check(kernel, name, target, as_admin, enabling=False)
     if not added and not removed:
         return [], []
     target.plugins = wanted

@@ -124,10 +124,27 @@ def load_config(environ: dict[str, str] | None = None, config_file: Path | None 
     return config
 
 
+SUPPORTED_DRIVERS = {("sqlite", "pysqlite"), ("postgresql", "psycopg")}
+
+
 def _validate(config: Config) -> None:
-    url = config.effective_database_url
-    if not url.startswith(("sqlite", "postgresql")):
-        raise ConfigError(f"BOXOFFICE_DATABASE_URL: unsupported database {url.split(':', 1)[0]!r}")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from boxoffice.kernel.db import normalise_url
+
+    url = normalise_url(config.effective_database_url)
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError) as error:
+        raise ConfigError(f"BOXOFFICE_DATABASE_URL: not a database URL ({error})") from None
+    if (parsed.get_backend_name(), parsed.get_driver_name()) not in SUPPORTED_DRIVERS:
+        raise ConfigError(
+            f"BOXOFFICE_DATABASE_URL: unsupported database {parsed.drivername!r} (use sqlite:/// or postgresql://)"
+        )
+    if port is not None and not 0 < port < 65536:
+        raise ConfigError(f"BOXOFFICE_DATABASE_URL: invalid port {port}")
     broker = config.effective_broker_url
     if broker and not broker.startswith(("redis://", "rediss://", "amqp://", "memory://")):
         raise ConfigError(f"BOXOFFICE_BROKER_URL: unsupported broker URL {broker!r}")

@@ -17,7 +17,7 @@ from boxoffice.kernel.config import Config, load_config
 from boxoffice.kernel.db import Database
 from boxoffice.kernel.i18n import I18n, set_default_i18n
 from boxoffice.kernel.jobs import JobRunner
-from boxoffice.kernel.plugins import PluginManager
+from boxoffice.kernel.plugins import PluginManager, RegistryError
 from boxoffice.kernel.settings import Settings, SettingsRegistry
 
 if TYPE_CHECKING:
@@ -26,10 +26,6 @@ if TYPE_CHECKING:
     from boxoffice.kernel.models import Event, LogEntry, Organizer
 
 KERNEL_DIR = Path(__file__).parent
-
-
-class RegistryError(ValueError):
-    """Plugins contributed conflicting or malformed entries (two jobs with one name …)."""
 
 
 def _required_arguments(function: Any) -> list[str]:
@@ -51,13 +47,13 @@ class Registries:
         owners: dict[str, str] = {}
         for owner, job in plugins.collect(plugins.hook.register_jobs):
             if not isinstance(job, JobDefinition):
-                raise RegistryError(f"plugin {owner} returned {type(job).__name__} from register_jobs")
+                raise RegistryError(owner, f"plugin {owner} returned {type(job).__name__} from register_jobs")
             if job.every_seconds and _required_arguments(job.function):
                 raise RegistryError(
-                    f"periodic job {job.name!r} from {owner} needs arguments {_required_arguments(job.function)}"
+                    owner, f"periodic job {job.name!r} from {owner} needs arguments {_required_arguments(job.function)}"
                 )
             if job.name in jobs:
-                raise RegistryError(f"job {job.name!r} is registered by both {owners[job.name]} and {owner}")
+                raise RegistryError(owner, f"job {job.name!r} is registered by both {owners[job.name]} and {owner}")
             jobs[job.name], owners[job.name] = job, owner
         return cls(settings=SettingsRegistry.from_plugins(plugins), jobs=jobs)
 
@@ -72,12 +68,23 @@ class Kernel:
         self.plugins = plugins
         self.jobs = JobRunner(self)
         self._registries: tuple[int, Registries] | None = None
+        # Built now so module-level gettext/localize (used by plugins) see every catalog in every process.
+        self.i18n  # noqa: B018
 
     @property
     def registries(self) -> Registries:
+        """Settings and jobs of all plugins; a plugin contributing something broken is taken out (load error)."""
         generation = self.plugins.generation
         if self._registries is None or self._registries[0] != generation:
-            self._registries = (generation, Registries.collect(self.plugins))
+            while True:
+                try:
+                    collected = Registries.collect(self.plugins)
+                    break
+                except RegistryError as error:
+                    if error.plugin not in self.plugins.plugins:
+                        raise
+                    self.plugins.reject(error.plugin, str(error))
+            self._registries = (self.plugins.generation, collected)
         return self._registries[1]
 
     @cached_property

@@ -13,10 +13,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from celery import Celery
+from kombu.exceptions import OperationalError as KombuOperationalError
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import update
 from sqlalchemy.orm import Session, object_session
 
-from boxoffice.hookspecs.providers import JobDefinition
+from boxoffice.hookspecs.providers import JobDefinition, JobFailed
 from boxoffice.kernel import clock
 from boxoffice.kernel.models import JobRecord
 
@@ -32,10 +34,6 @@ ENQUEUE_JOB_TASK = "boxoffice.enqueue_job"
 
 class JobError(ValueError):
     """A job cannot be enqueued as asked (unknown name, arguments that are not JSON …)."""
-
-
-class JobFailed(RuntimeError):
-    """Raise inside a job to fail it with a message meant for the user (shown by the async API as-is)."""
 
 
 class JobRunContext:
@@ -76,8 +74,7 @@ class JobRunner:
     def in_process(self) -> bool:
         return self.kernel.config.runs_jobs_in_process
 
-    def enqueue(self, name: str, **arguments: Any) -> str:
-        """Record a job and run it (now, here, or soon in a worker). Returns the job id."""
+    def _record(self, name: str, arguments: dict[str, Any]) -> tuple[JobDefinition, JobRecord]:
         definition = self.definitions.get(name)
         if definition is None:
             raise JobError(f"unknown job {name!r}")
@@ -85,29 +82,66 @@ class JobRunner:
             json.dumps(arguments)
         except TypeError as error:
             raise JobError(f"job {name!r}: arguments must be JSON values ({error})") from None
+        return definition, JobRecord(name=name, arguments=arguments, status="waiting")
+
+    def enqueue(self, name: str, **arguments: Any) -> str:
+        """Record a job and run it (now, here, or soon in a worker). Returns the job id.
+
+        Call it outside of any open unit of work; from inside one use :meth:`enqueue_on_commit`.
+        """
+        definition, record = self._record(name, arguments)
         with self.kernel.db.session() as session:
-            record = JobRecord(name=name, arguments=arguments, status="waiting")
             session.add(record)
             session.flush()
             job_id = record.id
+        self._dispatch(job_id, definition)
+        return job_id
+
+    def enqueue_on_commit(self, session: Session, name: str, **arguments: Any) -> str:
+        """Record the job in the caller's transaction and start it only once that transaction commits.
+
+        What the job reads is then committed (and a rolled-back change starts no job).
+        """
+        definition, record = self._record(name, arguments)
+        session.add(record)
+        session.flush()
+        job_id = record.id
+        override = clock.current_override()
+
+        def start(_session: Session) -> None:
+            with clock.time_machine(override):
+                self._dispatch(job_id, definition)
+
+        sqlalchemy_event.listen(session, "after_commit", start, once=True)
+        return job_id
+
+    def _dispatch(self, job_id: str, definition: JobDefinition) -> None:
         # Background work does not inherit the time machine by itself: carry it explicitly.
         override = clock.current_override()
         moment = override.isoformat() if override else None
         if self.in_process:
             self.run(job_id, moment)
-        else:
+            return
+        try:
             self.celery.send_task(RUN_JOB_TASK, args=[job_id], kwargs={"now": moment}, queue=definition.queue)
-        return job_id
+        except KombuOperationalError as error:
+            self._finish(job_id, "failed", None, "the job queue is not reachable")
+            raise JobError(f"cannot reach the job broker ({error})") from None
 
     def run(self, job_id: str, now: str | None = None) -> None:
-        """Execute a recorded job; the outcome (result or error) is stored on its row."""
+        """Execute a recorded job; the outcome (result or error) is stored on its row.
+
+        The job is claimed with a conditional update, so a redelivered task never runs it a second time.
+        """
         with self.kernel.db.session() as session:
+            claimed = session.execute(
+                update(JobRecord).where(JobRecord.id == job_id, JobRecord.status == "waiting").values(status="running")
+            ).rowcount
             record = session.get(JobRecord, job_id)
             if record is None:
                 raise JobError(f"unknown job id {job_id!r}")
-            if record.status not in ("waiting", "running"):
+            if not claimed:
                 return
-            record.status = "running"
             name, arguments = record.name, dict(record.arguments)
         definition = self.definitions.get(name)
         status, result, error = "done", None, None
@@ -122,9 +156,13 @@ class JobRunner:
         except Exception as failure:
             logger.exception("job %s (%s) failed", name, job_id)
             status, error = "failed", f"internal error: {type(failure).__name__}"
+        self._finish(job_id, status, result, error)
+
+    def _finish(self, job_id: str, status: str, result: Any, error: str | None) -> None:
         with self.kernel.db.session() as session:
             record = session.get(JobRecord, job_id)
-            assert record is not None
+            if record is None:
+                return
             record.status = status
             record.result = result if status == "done" else None
             record.error = error
@@ -155,6 +193,9 @@ def build_celery(kernel: Kernel) -> Celery:
         accept_content=["json"],
         task_default_queue="default",
         task_acks_late=True,
+        # Acks come after the job: an unacknowledged task returns only after this long (jobs may be slow);
+        # the conditional claim in ``run`` keeps a redelivery from running a job twice.
+        broker_transport_options={"visibility_timeout": 12 * 3600},
         task_ignore_result=True,
         worker_prefetch_multiplier=1,
         broker_connection_retry_on_startup=True,

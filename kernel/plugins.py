@@ -16,6 +16,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pluggy
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from pluggy import HookCaller, PluginValidationError
 from stevedore import ExtensionManager
 
@@ -33,6 +34,14 @@ KERNEL_PLUGIN = "core"
 
 class PluginError(ValueError):
     """A plugin cannot be used as asked (unknown name, wrong level, not togglable …)."""
+
+
+class RegistryError(PluginError):
+    """A plugin contributed something broken to a registry (conflicting key, wrong type, a hook that raised)."""
+
+    def __init__(self, plugin: str, message: str) -> None:
+        super().__init__(message)
+        self.plugin = plugin
 
 
 @dataclass(frozen=True)
@@ -64,11 +73,35 @@ def _metadata_from_distribution(distribution: metadata.Distribution | None) -> d
     return {"version": distribution.version, "author": author, "description": info.get("Summary") or ""}
 
 
+LEVELS = ("event", "organizer", "hybrid", "global")
+# Always-on plugins may come only from boxoffice itself: a third party must not become impossible to switch off.
+GLOBAL_LEVEL_DISTRIBUTIONS = frozenset({"boxoffice"})
+
+
+def _boxoffice_version() -> str:
+    try:
+        return metadata.version("boxoffice")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
 def _complete_meta(name: str, module: Any, distribution: metadata.Distribution | None) -> PluginMeta:
     declared = getattr(module, "plugin_meta", None)
     if declared is not None and not isinstance(declared, PluginMeta):
         raise PluginError(f"plugin_meta must be a boxoffice.hookspecs.PluginMeta, not {type(declared).__name__}")
     meta = declared or PluginMeta()
+    if meta.level not in LEVELS:
+        raise PluginError(f"unknown level {meta.level!r} (one of {', '.join(LEVELS)})")
+    if meta.level == "global" and distribution is not None and distribution.name not in GLOBAL_LEVEL_DISTRIBUTIONS:
+        raise PluginError("level 'global' is reserved for boxoffice's own plugins; use 'organizer' or 'event'")
+    if meta.compatibility:
+        try:
+            accepted = SpecifierSet(meta.compatibility)
+        except InvalidSpecifier:
+            raise PluginError(f"invalid compatibility specifier {meta.compatibility!r}") from None
+        version = _boxoffice_version()
+        if not accepted.contains(version, prereleases=True):
+            raise PluginError(f"requires boxoffice{meta.compatibility}, this is boxoffice {version}")
     fallback = _metadata_from_distribution(distribution)
     return replace(
         meta,
@@ -179,6 +212,8 @@ class PluginManager:
                 return f"implements unknown hook {hook_name!r} (misspelled?)"
             if hook_name in KERNEL_ONLY_HOOKS and name != KERNEL_PLUGIN:
                 return f"implements {hook_name!r}, which only the kernel may answer"
+            if hook_name.startswith("register_") and any(impl.wrapper or impl.hookwrapper for impl in impls):
+                return f"wraps {hook_name!r}; registry hooks take plain implementations"
         return None
 
     # --- activation -------------------------------------------------------------------------------------------
@@ -246,10 +281,22 @@ class PluginManager:
         """
         collected: list[tuple[str, Any]] = []
         for impl in reversed(caller.get_hookimpls()):
-            answer = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            try:
+                answer = impl.function(*(kwargs[arg] for arg in impl.argnames))
+            except Exception as error:
+                raise RegistryError(
+                    impl.plugin_name, f"plugin {impl.plugin_name} failed in {caller.name}: {error!r}"
+                ) from error
             for item in _flatten(answer):
                 collected.append((impl.plugin_name, item))
         return collected
+
+    def reject(self, name: str, reason: str) -> None:
+        """Take a plugin out after it misbehaved while loading; it shows up among the load errors."""
+        if name in self.plugins:
+            self.unregister(name)
+        self.errors[name] = reason
+        logger.error("plugin %s %s", name, reason)
 
     def catalog_dirs(self) -> Iterator[tuple[str, Path]]:
         """``(domain, locale folder)`` of every plugin that ships translations."""

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from boxoffice.hookspecs.providers import SettingDefault
 from boxoffice.kernel.models import Setting
+from boxoffice.kernel.plugins import RegistryError
 
 if TYPE_CHECKING:
     from boxoffice.kernel.models import Event, Organizer
@@ -36,7 +37,9 @@ class SettingsError(ValueError):
 
 def coerce(key: str, value: Any, kind: type) -> Any:
     """Convert ``value`` to ``kind`` or raise a ``SettingsError`` naming ``key``; ``None`` clears a value."""
-    if value is None or (isinstance(value, kind) and not (kind is int and isinstance(value, bool))):
+    # bool is an int and datetime is a date to isinstance(), but not to a typed setting.
+    wrong_subclass = (kind is int and isinstance(value, bool)) or (kind is date and isinstance(value, datetime))
+    if value is None or (isinstance(value, kind) and not wrong_subclass):
         return value
     try:
         if kind is bool:
@@ -88,7 +91,10 @@ class SettingsRegistry:
         self.defaults: dict[str, SettingDefault] = {}
         self.owners: dict[str, str] = {}
         for owner, default in defaults:
-            self.declare(default, owner)
+            try:
+                self.declare(default, owner)
+            except SettingsError as error:
+                raise RegistryError(owner, f"plugin {owner}: setting {error}") from None
 
     @classmethod
     def from_plugins(cls, plugins: PluginManager) -> SettingsRegistry:

@@ -1,5 +1,6 @@
 """The built wheel carries every package, the migrations, the catalogs and the entry points."""
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -12,20 +13,32 @@ from boxoffice.kernel import hookdocs
 ROOT = Path(__file__).resolve().parent.parent
 
 
+PACKAGE_FOLDERS = ("kernel", "hookspecs", "plugins", "apps")
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "build", "*.egg-info")
+
+
 @pytest.mark.slow
 def test_wheel_contains_every_package(tmp_path: Path):
+    # Build from a clean copy: a stale build/ folder in the work tree must not leak old files into the test.
+    source = tmp_path / "source"
+    for folder in PACKAGE_FOLDERS:
+        shutil.copytree(ROOT / folder, source / folder, ignore=IGNORED)
+    for name in ("pyproject.toml", "setup.py", "README.md"):
+        shutil.copy(ROOT / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(ROOT)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", str(tmp_path), str(source)],
         check=True,
         capture_output=True,
     )
     (wheel,) = tmp_path.glob("boxoffice-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    for folder in ("kernel", "hookspecs", "plugins", "apps"):
-        for source in (ROOT / folder).rglob("*.py"):
-            if "__pycache__" in source.parts:
-                continue
-            assert f"boxoffice/{source.relative_to(ROOT).as_posix()}" in names, source
+    python_in_wheel = {name for name in names if name.endswith(".py")}
+    python_in_source = {
+        f"boxoffice/{path.relative_to(source).as_posix()}"
+        for folder in PACKAGE_FOLDERS
+        for path in (source / folder).rglob("*.py")
+    }
+    assert python_in_wheel == python_in_source
     assert "boxoffice/kernel/locale/de/LC_MESSAGES/boxoffice.po" in names
     assert "boxoffice/kernel/migrations/script.py.mako" in names
     assert not any(name.startswith(("tests/", "boxoffice/tests")) for name in names)

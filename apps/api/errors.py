@@ -11,7 +11,11 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel.i18n import get_locale
+from boxoffice.kernel.jobs import JobError
+from boxoffice.kernel.plugins import PluginError
+from boxoffice.kernel.settings import SettingsError
 
 logger = logging.getLogger(__name__)
 
@@ -152,7 +156,24 @@ def _internal_error(request: Request, error: Exception) -> Response[dict[str, An
     return Response({"detail": "Internal server error."}, status_code=HTTP_500_INTERNAL_SERVER_ERROR)
 
 
+def _validation_failure(_request: Request, error: ValidationFailure) -> Response[dict[str, Any]]:
+    """A plugin validator or provider refused the input."""
+    return Response({error.field or NON_FIELD: [error.message]}, status_code=400, media_type=MediaType.JSON)
+
+
+def _settings_error(_request: Request, error: SettingsError) -> Response[dict[str, Any]]:
+    return Response({error.key: [error.message]}, status_code=400, media_type=MediaType.JSON)
+
+
+def _kernel_refusal(request: Request, error: Exception) -> Response[dict[str, Any]]:
+    return Response({"detail": _translate(request, str(error))}, status_code=400, media_type=MediaType.JSON)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    ValidationFailure: _validation_failure,
+    SettingsError: _settings_error,
+    PluginError: _kernel_refusal,
+    JobError: _kernel_refusal,
     FieldErrors: _field_errors,
     ApiError: _api_error,
     ValidationException: _validation_error,

@@ -13,20 +13,22 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from alembic.util.exc import CommandError
+from sqlalchemy.exc import OperationalError
 
 from boxoffice.kernel.activation import disable_plugin, enable_plugin
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.config import ConfigError, load_config
-from boxoffice.kernel.core import Kernel, RegistryError
+from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.demo import DemoData, create_demo_data, has_any_organizer
 from boxoffice.kernel.jobs import JobError, PeriodicRunner
 from boxoffice.kernel.migrations import upgrade
 from boxoffice.kernel.models import Event, Organizer
-from boxoffice.kernel.plugins import PluginError
+from boxoffice.kernel.plugins import PluginError, RegistryError
 from boxoffice.kernel.settings import SettingsError
 
 _F = TypeVar("_F", bound=Callable[..., Any])
-EXPECTED_ERRORS = (ConfigError, PluginError, SettingsError, RegistryError, JobError)
+EXPECTED_ERRORS = (ConfigError, PluginError, SettingsError, RegistryError, JobError, CommandError)
 
 
 def clear_errors(function: _F) -> _F:
@@ -38,19 +40,21 @@ def clear_errors(function: _F) -> _F:
             return function(*args, **kwargs)
         except EXPECTED_ERRORS as error:
             raise click.ClickException(str(error)) from None
+        except OperationalError as error:
+            raise click.ClickException(f"cannot use the database: {error.orig}") from None
 
     return wrapper  # type: ignore[return-value]
 
 
 class BoxofficeGroup(click.Group):
-    """Adds the commands of installed plugins (``register_commands``) the first time the CLI is used."""
-
-    _plugins_added = False
+    """Adds the commands of installed plugins (``register_commands``) to each invocation's command set."""
 
     def _add_plugin_commands(self, ctx: click.Context) -> None:
-        if self._plugins_added:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        if root.obj.get("plugin_commands_added"):
             return
-        self._plugins_added = True
+        root.obj["plugin_commands_added"] = True
         try:
             kernel = get_kernel(ctx)
         except EXPECTED_ERRORS:
@@ -74,7 +78,9 @@ def get_kernel(ctx: click.Context) -> Kernel:
     root.ensure_object(dict)
     if "kernel" not in root.obj:
         config_file = root.params.get("config_file")
-        root.obj["kernel"] = Kernel(load_config(config_file=Path(config_file) if config_file else None))
+        kernel = Kernel(load_config(config_file=Path(config_file) if config_file else None))
+        root.obj["kernel"] = kernel
+        root.call_on_close(kernel.close)
     return root.obj["kernel"]
 
 
@@ -136,7 +142,15 @@ def serve(kernel: Kernel, host: str, port: int, workers: int, no_demo: bool) -> 
             _print_demo(create_demo_data(kernel))
     if kernel.jobs.in_process and workers == 1:
         _start_periodic_thread(kernel)
+    elif kernel.jobs.in_process:
+        click.echo("warning: several workers and no broker: periodic jobs run only with `boxoffice periodic`", err=True)
     click.echo(f"serving on http://{host}:{port}/api/v1/  (OpenAPI: /api/v1/docs/openapi.json)")
+    if workers == 1:
+        from boxoffice.apps.api import create_app
+
+        uvicorn.run(create_app(kernel), host=host, port=port, log_level="info")
+        return
+    # Each worker process builds its own kernel from the same configuration.
     config_file = click.get_current_context().find_root().params.get("config_file")
     if config_file:
         os.environ["BOXOFFICE_CONFIG"] = str(Path(config_file).resolve())

@@ -7,7 +7,9 @@ first revision carries ``branch_labels = ("<plugin name>",)`` and ``depends_on =
 
 from __future__ import annotations
 
+import importlib.util
 import os
+from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +18,32 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from boxoffice.hookspecs import ENTRY_POINT_GROUP
+
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
 
 MIGRATIONS_DIR = Path(__file__).parent
+
+
+def _unloaded_plugin_dirs(kernel: Kernel) -> list[Path]:
+    """Version folders of installed plugins that are not loaded (disabled, or failing to import).
+
+    Their revisions may already be applied; Alembic must still know them or it cannot place the database.
+    """
+    found = []
+    for entry_point in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        if entry_point.name in kernel.plugins.plugins:
+            continue
+        try:
+            spec = importlib.util.find_spec(entry_point.module)
+        except Exception:
+            continue
+        if spec is not None and spec.origin:
+            versions = Path(spec.origin).parent / "migrations" / "versions"
+            if versions.is_dir():
+                found.append(versions)
+    return found
 
 
 def alembic_config(kernel: Kernel) -> AlembicConfig:
@@ -28,7 +52,12 @@ def alembic_config(kernel: Kernel) -> AlembicConfig:
     config.set_main_option("path_separator", "os")
     # The kernel's own default plugin lives in kernel/, so its folder is listed by the plugin manager too.
     locations = dict.fromkeys(
-        p.resolve() for p in [MIGRATIONS_DIR / "versions", *kernel.plugins.migration_dirs().values()]
+        p.resolve()
+        for p in [
+            MIGRATIONS_DIR / "versions",
+            *kernel.plugins.migration_dirs().values(),
+            *_unloaded_plugin_dirs(kernel),
+        ]
     )
     config.set_main_option("version_locations", os.pathsep.join(str(p) for p in locations))
     config.attributes["engine"] = kernel.db.engine

@@ -100,3 +100,26 @@ def test_uninstalled_plugins_can_be_dropped(setup):
         assert event.plugins == ["alpha"]
         with pytest.raises(PluginError, match="Unknown plugin: never"):
             disable_plugin(kernel, session, event, "never", actor=Actor("cli"))
+
+
+def test_hybrid_plugins_need_the_organizer_first(make_kernel):
+    kernel = make_kernel(hyb=Recorder(level="hybrid"))
+    with kernel.db.session() as session:
+        organizer = Organizer(slug="org", name="Org", plugins=[])
+        event = Event(organizer=organizer, slug="ev", name={"en": "Ev"}, date_from=datetime(2031, 1, 1, tzinfo=UTC))
+        session.add(event)
+        with pytest.raises(PluginError, match="enabled for the organizer before"):
+            enable_plugin(kernel, session, event, "hyb", actor=Actor("cli"))
+        enable_plugin(kernel, session, organizer, "hyb", actor=Actor("cli"))
+        assert "hyb" not in kernel.plugins.active_for_event(event)
+        enable_plugin(kernel, session, event, "hyb", actor=Actor("cli"))
+        assert "hyb" in kernel.plugins.active_for_event(event)
+
+
+def test_refusing_a_disable_says_disable(setup):
+    kernel, _plugins, event_id = setup
+    with kernel.db.session() as session:
+        event = session.get(Event, event_id)
+        set_plugins(kernel, session, event, ["locked"], actor=Actor("cli"), as_admin=True)
+        with pytest.raises(PluginError, match="cannot be disabled by organizers"):
+            disable_plugin(kernel, session, event, "locked", actor=Actor("user", "1"))

@@ -61,3 +61,16 @@ def test_bad_config_files(tmp_path: Path):
 def test_config_is_immutable():
     with pytest.raises(AttributeError):
         Config().debug = True  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://u@h:notaport/db", "postgresql+asyncpg://u@h/db", "mysql://x/y", "not a url at all"],
+)
+def test_database_urls_are_checked_up_front(url):
+    with pytest.raises(ConfigError, match="BOXOFFICE_DATABASE_URL"):
+        load_config(environ={"BOXOFFICE_DATABASE_URL": url})
+
+
+def test_postgres_scheme_alias_is_accepted():
+    assert load_config(environ={"BOXOFFICE_DATABASE_URL": "postgres://u@h:5432/db"}).database_url

@@ -10,7 +10,6 @@ import pytest
 from boxoffice.hookspecs import hookimpl
 from boxoffice.hookspecs.providers import JobDefinition
 from boxoffice.kernel import clock
-from boxoffice.kernel.core import RegistryError
 from boxoffice.kernel.jobs import JobError, JobFailed, PeriodicRunner
 from boxoffice.kernel.models import JobRecord
 
@@ -112,15 +111,59 @@ def test_periodic_jobs_must_not_need_arguments(make_kernel):
             return [JobDefinition("t.needy", needy, every_seconds=5)]
 
     kernel = make_kernel(needy=Needy())
-    with pytest.raises(RegistryError, match=r"periodic job 't.needy' from needy needs arguments \['order_id'\]"):
+    with pytest.raises(JobError, match="unknown job"):
         kernel.jobs.enqueue("t.needy")
+    assert "needy" not in kernel.plugins.plugins
+    assert "periodic job 't.needy' from needy needs arguments ['order_id']" in kernel.plugins.errors["needy"]
+    # The other plugins keep working.
+    assert kernel.jobs.status(kernel.jobs.enqueue("core.delete_finished_jobs")).status == "done"
+
+
+def test_a_plugin_whose_registry_hook_raises_is_taken_out(make_kernel):
+    class Exploding:
+        @hookimpl
+        def register_settings_defaults(self):
+            raise RuntimeError("boom")
+
+    kernel = make_kernel(exploding=Exploding())
+    assert kernel.registries.settings.defaults["payment_term_days"].default == 14
+    assert "exploding" not in kernel.plugins.plugins
+    assert "failed in register_settings_defaults: RuntimeError('boom')" in kernel.plugins.errors["exploding"]
 
 
 def test_delete_finished_jobs_forgets_old_rows(kernel):
     old = kernel.jobs.enqueue("t.fails")
     with clock.time_machine(clock.now() + timedelta(days=3)):
+        recent = kernel.jobs.enqueue("t.fails")
         kernel.jobs.enqueue("core.delete_finished_jobs")
     assert kernel.jobs.status(old) is None
+    assert kernel.jobs.status(recent) is not None
+
+
+def test_enqueue_on_commit_waits_for_the_transaction(kernel):
+    with kernel.db.session() as session:
+        job_id = kernel.jobs.enqueue_on_commit(session, "t.progress", steps=1)
+        assert session.get(JobRecord, job_id).status == "waiting"
+    assert kernel.jobs.status(job_id).status == "done"
+    try:
+        with kernel.db.session() as session:
+            rolled_back = kernel.jobs.enqueue_on_commit(session, "t.progress", steps=1)
+            raise RuntimeError("the caller's change fails")
+    except RuntimeError:
+        pass
+    assert kernel.jobs.status(rolled_back) is None
+
+
+def test_a_job_runs_once_even_if_delivered_twice(kernel):
+    calls = []
+
+    def counted(context):
+        calls.append(1)
+
+    kernel.registries.jobs["t.counted"] = JobDefinition("t.counted", counted)
+    job_id = kernel.jobs.enqueue("t.counted")
+    kernel.jobs.run(job_id)  # a redelivered task for a finished job
+    assert calls == [1]
 
 
 @pytest.mark.redis

@@ -186,3 +186,36 @@ def test_disabled_plugins_are_not_loaded():
     manager.load_entry_points()
     assert "placeholders" not in manager.plugins
     assert "core" in manager.plugins
+
+
+def test_metadata_is_checked(install_fake_plugin, tmp_path, monkeypatch):
+    plugins = {
+        "badlevel": 'from boxoffice.hookspecs import PluginMeta\nplugin_meta = PluginMeta(level="evnt")\n',
+        "sneakyglobal": 'from boxoffice.hookspecs import PluginMeta\nplugin_meta = PluginMeta(level="global")\n',
+        "toonew": 'from boxoffice.hookspecs import PluginMeta\nplugin_meta = PluginMeta(compatibility=">=99")\n',
+        "fits": 'from boxoffice.hookspecs import PluginMeta\nplugin_meta = PluginMeta(compatibility=">=0.1,<99")\n',
+    }
+    site = install_fake_plugin(
+        tmp_path / "site",
+        "boxoffice-metachecks",
+        {n: n for n in plugins},
+        {f"{n}.py": src for n, src in plugins.items()},
+    )
+    monkeypatch.syspath_prepend(str(site))
+    manager = PluginManager()
+    manager.load_entry_points()
+    assert "unknown level 'evnt'" in manager.errors["badlevel"]
+    assert "reserved for boxoffice" in manager.errors["sneakyglobal"]
+    assert "requires boxoffice>=99" in manager.errors["toonew"]
+    assert "fits" in manager.plugins
+
+
+def test_registry_hooks_refuse_wrappers():
+    class Wrapping:
+        @hookimpl(wrapper=True)
+        def register_text_placeholders(self, event):
+            return (yield)
+
+    manager = PluginManager()
+    assert not manager.register(Wrapping(), "wrapping")
+    assert "registry hooks" in manager.errors["wrapping"]

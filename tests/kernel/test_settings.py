@@ -110,3 +110,13 @@ def test_conflicting_declarations_are_rejected():
         registry.declare(SettingDefault("weird", None, set), "two")
     with pytest.raises(SettingsError, match="expected a value of type int"):
         registry.declare(SettingDefault("badint", "x", int), "two")
+
+
+def test_a_datetime_is_not_a_date(scopes):
+    kernel, _organizer, event, _other = scopes
+    with kernel.db.session() as session:
+        settings = kernel.settings_for(session, event=event)
+        with pytest.raises(SettingsError, match="myplug_opens"):
+            settings.set("myplug_opens", datetime(2031, 2, 3, 10, 0, tzinfo=UTC))
+        settings.set("myplug_opens", date(2031, 2, 3))
+        assert settings.as_dict()["myplug_opens"] == date(2031, 2, 3)

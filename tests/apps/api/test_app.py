@@ -98,3 +98,26 @@ def test_language_is_negotiated(client):
     assert fallback.headers["content-language"] == "en"
     # Unrouted paths are answered before any middleware runs: default language.
     assert client.get("/api/v1/nothing/", headers={"Accept-Language": "de"}).json() == {"detail": "Not found."}
+
+
+class RefusingPlugin:
+    @hookimpl
+    def register_api_routes(self):
+        from boxoffice.hookspecs.providers import ValidationFailure
+
+        @get("/refuse/")
+        async def refuse() -> dict[str, str]:
+            raise ValidationFailure("Sold out for today.", field="item")
+
+        return [refuse]
+
+
+def test_plugin_refusals_are_400s(make_kernel):
+    kernel = make_kernel(refusing=RefusingPlugin())
+    with kernel.db.session() as session:
+        organizer = Organizer(slug="org", name="Org", plugins=[])
+        date = datetime(2031, 1, 1, tzinfo=UTC)
+        session.add(Event(organizer=organizer, slug="on", name={"en": "On"}, date_from=date, plugins=["refusing"]))
+    with TestClient(app=create_app(kernel)) as client:
+        response = client.get("/api/v1/organizers/org/events/on/refuse/")
+    assert (response.status_code, response.json()) == (400, {"item": ["Sold out for today."]})

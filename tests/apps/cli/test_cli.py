@@ -170,7 +170,11 @@ def test_serve_starts_with_demo_data_on_an_empty_sqlite(tmp_path: Path):
         assert (tmp_path / "data" / "boxoffice.sqlite3").exists()
     finally:
         server.terminate()
-        output, _ = server.communicate(timeout=20)
+        try:
+            output, _ = server.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            output, _ = server.communicate()
     assert "API token: " in output
     assert "demo organizer: demo" in output
 
@@ -188,3 +192,55 @@ def test_organizer_wide_toggling_with_dash(run, kernel, install_fake_plugin, tmp
         event = session.scalar(select(Event).where(Event.slug == "democon"))
         assert event.organizer.plugins == ["orgwide"]
     assert run("plugins", "disable", "demo", "-", "orgwide").exit_code == 0
+
+
+def test_unreachable_database_is_one_clear_line(run, monkeypatch):
+    monkeypatch.setenv("BOXOFFICE_DATABASE_URL", "postgresql://postgres@127.0.0.1:1/nothing")
+    result = run("migrate")
+    assert result.exit_code == 1
+    assert "cannot use the database" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_uninstalled_plugin_with_applied_migrations_still_migrates(
+    run, kernel, install_fake_plugin, tmp_path, monkeypatch
+):
+    """A plugin whose tables exist but which no longer loads must not make ``migrate`` fail."""
+    revision = """
+revision = "fakemig_0001"
+down_revision = None
+branch_labels = ("fakemig",)
+depends_on = "kernel_0001"
+
+
+def upgrade():
+    from alembic import op
+    import sqlalchemy as sa
+
+    op.create_table("fakemig_note", sa.Column("id", sa.Integer(), primary_key=True))
+
+
+def downgrade():
+    from alembic import op
+
+    op.drop_table("fakemig_note")
+"""
+    site = install_fake_plugin(
+        tmp_path / "mig",
+        "boxoffice-fakemig",
+        {"fakemig": "fakemig"},
+        {"fakemig/__init__.py": "", "fakemig/migrations/versions/fakemig_0001.py": revision},
+    )
+    monkeypatch.syspath_prepend(str(site))
+    assert run("migrate").exit_code == 0
+    monkeypatch.setenv("BOXOFFICE_DISABLED_PLUGINS", "fakemig")
+    again = run("migrate")
+    assert again.exit_code == 0, again.output
+    from boxoffice.kernel.core import Kernel as FreshKernel
+    from boxoffice.kernel.migrations import downgrade
+
+    fresh = FreshKernel(kernel.config)
+    try:
+        downgrade(fresh, "fakemig@base")
+    finally:
+        fresh.close()

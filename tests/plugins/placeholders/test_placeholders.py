@@ -31,8 +31,11 @@ def test_standard_placeholders_are_always_active(kernel):
 
 
 def test_rendering_follows_the_language_and_the_event_time_zone(kernel):
-    kernel.i18n  # noqa: B018  (registers the catalogs for the module-level helpers)
-    event = make_event()
+    with kernel.db.session() as session:
+        session.add(make_event())
+    with kernel.db.session() as session:
+        event = session.query(Event).filter_by(slug="summit").one()
+        event.organizer  # noqa: B018  (loaded: the placeholders read it after the session ends)
     text = "{event} ({event_slug}) by {organizer} on {event_date_from} in {currency}; ends {event_date_to}; {unknown}"
     placeholders = placeholders_for(kernel, event)
     with use_locale("en"):
