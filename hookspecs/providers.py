@@ -25,9 +25,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol
+from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pypdf import PdfWriter
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4, landscape
+from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Table, TableStyle
 
 if TYPE_CHECKING:
     from contextlib import AbstractContextManager
@@ -743,6 +748,7 @@ LIST_FORMATS: dict[str, str] = {
     "default": "CSV, comma-separated, UTF-8",
     "semicolon": "CSV, semicolon-separated, UTF-8 (for spreadsheets in locales that use a decimal comma)",
     "csv-excel": "CSV for Microsoft Excel: comma-separated, UTF-8 with byte-order mark, formula-safe cells",
+    "pdf": "PDF table, landscape A4, header repeated on every page (for printing)",
 }
 """The ``_format`` choices of :class:`ListExporter` with what each produces."""
 
@@ -804,38 +810,77 @@ class ListExporter(Exporter):
             return "'" + value
         return value
 
-    def render(self, params: Mapping[str, Any], progress: Callable[[int], None]) -> GeneratedFile:
-        """Write the rows as CSV in the requested ``_format``, reporting progress per percent gained."""
-        cleaned = self.validate_parameters(params)
-        fmt = cleaned.get("_format") or "default"
-        if fmt not in LIST_FORMATS:
-            raise ValidationFailure(f"{fmt!r} is not one of the available choices.", field="_format")
-        delimiter = ";" if fmt == "semicolon" else ","
-        formula_safe = fmt == "csv-excel"
-
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    def _rows(self, cleaned: dict[str, Any], progress: Callable[[int], None]) -> list[Sequence[Any]]:
+        """All rows (header first), reporting progress per percent gained while they are produced."""
+        rows: list[Sequence[Any]] = []
         progress(0)
         last_percent = 0
         total: int | None = None
-        done = 0
         for row in self.iterate_rows(cleaned):
             if isinstance(row, ProgressTotal):
                 total = row.total
                 continue
-            writer.writerow([self._cell(value, formula_safe) for value in row])
-            done += 1
+            rows.append(row)
             if total:
                 # The header counts as a row here; clamp so an underestimated total never reports past 99.
-                percent = min(99, done * 100 // (total + 1))
+                percent = min(99, len(rows) * 100 // (total + 1))
                 if percent > last_percent:
                     last_percent = percent
                     progress(percent)
-        progress(100)
+        return rows
 
+    def render(self, params: Mapping[str, Any], progress: Callable[[int], None]) -> GeneratedFile:
+        """Write the rows in the requested ``_format`` (a CSV flavour or a printable PDF table)."""
+        cleaned = self.validate_parameters(params)
+        fmt = cleaned.get("_format") or "default"
+        if fmt not in LIST_FORMATS:
+            raise ValidationFailure(f"{fmt!r} is not one of the available choices.", field="_format")
+        rows = self._rows(cleaned, progress)
+        if fmt == "pdf":
+            content = _pdf_table(str(self.verbose_name), [[self._cell(v, False) for v in row] for row in rows])
+            progress(100)
+            return f"{self.filename_stem(cleaned)}.pdf", "application/pdf", content
+        formula_safe = fmt == "csv-excel"
+        buffer = io.StringIO()
+        writer = csv.writer(
+            buffer, delimiter=";" if fmt == "semicolon" else ",", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
+        )
+        for row in rows:
+            writer.writerow([self._cell(value, formula_safe) for value in row])
+        progress(100)
         encoding = "utf-8-sig" if fmt == "csv-excel" else "utf-8"
         content = buffer.getvalue().encode(encoding)
         return f"{self.filename_stem(cleaned)}.csv", "text/csv; charset=utf-8", content
+
+
+def _pdf_table(title: str, rows: list[list[Any]]) -> bytes:
+    """A printable table: landscape A4, cells wrap, the header row repeats on every page."""
+    styles = getSampleStyleSheet()
+    cell_style = ParagraphStyle("cell", parent=styles["BodyText"], fontSize=7, leading=8.5)
+    header_style = ParagraphStyle("header", parent=cell_style, fontName="Helvetica-Bold")
+    buffer = io.BytesIO()
+    document = SimpleDocTemplate(
+        buffer, pagesize=landscape(A4), leftMargin=28, rightMargin=28, topMargin=28, bottomMargin=28, title=title
+    )
+    columns = max((len(row) for row in rows), default=1)
+    width = document.width / columns
+    data = [
+        [Paragraph(xml_escape(str(value)), header_style if index == 0 else cell_style) for value in row]
+        + [""] * (columns - len(row))
+        for index, row in enumerate(rows)
+    ]
+    table = Table(data or [[""]], colWidths=[width] * columns, repeatRows=1)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.25, colors.grey),
+                ("BACKGROUND", (0, 0), (-1, 0), colors.lightgrey),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ]
+        )
+    )
+    document.build([Paragraph(xml_escape(title), styles["Heading2"]), table])
+    return buffer.getvalue()
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -431,7 +431,7 @@ def run_list(fmt: str | None, **params: Any) -> tuple[str, str, bytes, list[int]
 
 def test_list_exporter_declares_format_parameter():
     assert list(AttendeeList.input_parameters) == ["_format", "with_total"]
-    assert AttendeeList.input_parameters["_format"]["choices"] == ["default", "semicolon", "csv-excel"]
+    assert AttendeeList.input_parameters["_format"]["choices"] == ["default", "semicolon", "csv-excel", "pdf"]
 
 
 def test_list_exporter_default_csv():
@@ -464,6 +464,29 @@ def test_list_exporter_csv_excel_has_bom_and_defuses_formulas():
     lines = content.decode("utf-8-sig").splitlines()
     assert lines[0] == "Name,Note,Date,Price"
     assert lines[2] == "'=HYPERLINK(1),,,0"
+
+
+def test_list_exporter_pdf_is_a_printable_table():
+    filename, content_type, content, reported = run_list("pdf")
+    assert (filename, content_type) == ("democon_attendees.pdf", "application/pdf")
+    assert reported[-1] == 100
+    reader = PdfReader(io.BytesIO(content))
+    text = "".join(page.extract_text() for page in reader.pages)
+    for expected in ("Attendees", "Name", "Zoë Ünal", "likes ; and , chars", "2025-05-01", "12.50", "=HYPERLINK(1)"):
+        assert expected in text
+    page = reader.pages[0]
+    assert float(page.mediabox.width) > float(page.mediabox.height)  # landscape
+
+
+def test_list_exporter_pdf_repeats_the_header_on_every_page():
+    class LongList(AttendeeList):
+        rows = (("Name", "Seat"), *((f"Guest {n}", f"S{n}") for n in range(300)))
+
+    _, _, content = LongList(make_event()).render({"_format": "pdf"}, lambda percent: None)
+    pages = PdfReader(io.BytesIO(content)).pages
+    assert len(pages) > 1
+    assert all("Name" in page.extract_text() and "Seat" in page.extract_text() for page in pages)
+    assert "Guest 299" in pages[-1].extract_text()
 
 
 def test_list_exporter_rejects_unknown_format():
