@@ -14,6 +14,7 @@ from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, TransmissionType
 from boxoffice.kernel import clock
 from boxoffice.kernel.models import JobRecord
+from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
 
 plugin_meta = PluginMeta(
     name="boxoffice core",
@@ -43,6 +44,9 @@ def register_settings_defaults() -> list[SettingDefault]:
         SettingDefault("show_quota_left", False, bool, public=True, description="Show remaining tickets"),
         SettingDefault("invoice_address_asked", True, bool, public=True, description="Ask for an invoice address"),
         SettingDefault("ticket_download", False, bool, public=True, description="Buyers may download tickets"),
+        SettingDefault(
+            "event_list_type", "list", str, public=True, description="Organizer page shows events as list/calendar"
+        ),
     ]
 
 
@@ -65,6 +69,16 @@ def delete_finished_jobs(context: Any) -> int:
         return result.rowcount or 0
 
 
+def delete_expired_uploads(context: Any) -> int:
+    """Delete files sent to the upload endpoint once they can no longer be referenced."""
+    with context.session() as session:
+        result = session.execute(delete(UploadedFile).where(UploadedFile.created < clock.now() - UPLOAD_LIFETIME))
+        return result.rowcount or 0
+
+
 @hookimpl
 def register_jobs() -> list[JobDefinition]:
-    return [JobDefinition("core.delete_finished_jobs", delete_finished_jobs, queue="background", every_seconds=3600)]
+    return [
+        JobDefinition("core.delete_finished_jobs", delete_finished_jobs, queue="background", every_seconds=3600),
+        JobDefinition("core.delete_expired_uploads", delete_expired_uploads, queue="background", every_seconds=3600),
+    ]

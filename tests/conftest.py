@@ -79,6 +79,12 @@ def _empty_tables(kernel: Kernel) -> None:
             connection.execute(table.delete())
 
 
+@pytest.fixture(scope="session")
+def empty_tables() -> Callable[[Kernel], None]:
+    """Deletes every row (tests sharing a long-lived kernel clean up with this)."""
+    return _empty_tables
+
+
 @pytest.fixture
 def config(migrated_url: str, tmp_path: Path) -> Config:
     return Config(database_url=migrated_url, data_dir=tmp_path)

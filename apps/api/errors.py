@@ -75,7 +75,8 @@ def friendly(message: str) -> str:
     return message
 
 
-def _insert(tree: dict[str, Any], path: list[str | int], message: str) -> None:
+def insert_error(tree: dict[str, Any], path: list[str | int], message: str) -> None:
+    """Put ``message`` into a nested error tree at ``path`` (field names and list indexes)."""
     node: Any = tree
     for position, part in enumerate(path):
         last = position == len(path) - 1
@@ -119,7 +120,7 @@ def errors_from_validation(extra: Any) -> dict[str, Any]:
         if not path or problem.get("source") not in (None, "body"):
             # Query and path parameters are named by the key itself.
             path = [key or NON_FIELD] if problem.get("source") not in (None, "body") else [NON_FIELD]
-        _insert(tree, path, friendly(message))
+        insert_error(tree, path, friendly(message))
     return tree
 
 

@@ -8,7 +8,7 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 from email.utils import parsedate_to_datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from litestar.concurrency import sync_to_thread
 from litestar.datastructures import Headers
@@ -16,6 +16,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.exc import IntegrityError
 
 from boxoffice.apps.api.auth import credentials_key
+from boxoffice.apps.api.errors import NON_FIELD, insert_error
 from boxoffice.kernel import clock
 from boxoffice.kernel.i18n import use_locale
 from boxoffice.kernel.models.api_state import IdempotencyKey
@@ -212,5 +213,77 @@ def _forget(kernel: Kernel, credentials: str, key: str) -> None:
             session.delete(row)
 
 
+NUL_DETAIL = "Null characters are not allowed."
+
+
+def null_character_middleware(app: ASGIApp) -> ASGIApp:
+    """Refuse NUL characters in JSON bodies, paths and query strings up front: PostgreSQL cannot store them in
+    text, and every resource would otherwise have to strip them itself. Raw uploads are left alone."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        raw_target = scope.get("raw_path", b"") + b"?" + scope.get("query_string", b"")
+        if b"%00" in raw_target or b"\x00" in raw_target or "\x00" in scope["path"]:
+            await _send_response(send, *_json_error(400, NUL_DETAIL))
+            return
+        content_type = Headers.from_scope(scope).get("content-type", "")
+        if scope["method"] not in UNSAFE_METHODS or "json" not in content_type:
+            await app(scope, receive, send)
+            return
+        chunks: list[Message] = []
+        body = bytearray()
+        while True:
+            message = await receive()
+            chunks.append(message)
+            if message["type"] != "http.request":
+                break
+            body.extend(message.get("body", b""))
+            if not message.get("more_body"):
+                break
+        if b"\\u0000" in body or b"\x00" in body:
+            await _send_response(send, *_null_character_errors(bytes(body)))
+            return
+
+        async def replay() -> Message:
+            return chunks.pop(0) if chunks else await receive()
+
+        await app(scope, replay, send)
+
+    return middleware
+
+
+def _null_character_errors(body: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """A 400 naming every field (nested like the input) whose text holds a NUL character."""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        return _json_error(400, NUL_DETAIL)
+    errors: dict[str, Any] = {}
+
+    def walk(value: Any, path: list[str | int]) -> None:
+        if isinstance(value, str):
+            if "\x00" in value:
+                insert_error(errors, path or [NON_FIELD], NUL_DETAIL)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    insert_error(errors, [*path, key.replace("\x00", "")], NUL_DETAIL)
+                else:
+                    walk(item, [*path, key])
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, [*path, index] if path else [NON_FIELD])
+
+    walk(document, [])
+    return 400, [(b"content-type", b"application/json")], json.dumps(errors or {"detail": NUL_DETAIL}).encode()
+
+
 # Outermost first: the language applies to replays too; replays skip the conditional-GET layer.
-MIDDLEWARE: list[Callable[[ASGIApp], ASGIApp]] = [locale_middleware, idempotency_middleware, conditional_get_middleware]
+MIDDLEWARE: list[Callable[[ASGIApp], ASGIApp]] = [
+    locale_middleware,
+    null_character_middleware,
+    idempotency_middleware,
+    conditional_get_middleware,
+]

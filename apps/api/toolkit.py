@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 50
+MAX_ID = 2**31 - 1
 
 
 class Page(msgspec.Struct, Generic[T]):
@@ -86,7 +87,9 @@ class Call:
 
     def get(self, model: type[T], object_id: Any, **scope: Any) -> T:
         """One row by primary key that also matches ``scope`` (e.g. ``event_id=…``); 404 otherwise."""
-        found = self.session.get(model, object_id) if isinstance(object_id, int) else None
+        # Integer keys are 32-bit on PostgreSQL; anything outside that range cannot exist (and must not reach SQL).
+        in_range = isinstance(object_id, int) and 0 < object_id <= MAX_ID
+        found = self.session.get(model, object_id) if in_range else None
         if found is None or any(getattr(found, key) != value for key, value in scope.items()):
             raise not_found()
         return found
@@ -236,8 +239,15 @@ def utc(value: datetime) -> datetime:
 
 def sent_fields(struct: msgspec.Struct) -> dict[str, Any]:
     """The fields a client actually sent in a PATCH body (those not left as ``msgspec.UNSET``), datetimes in UTC."""
-    return {
-        name: utc(value) if isinstance(value, datetime) else value
-        for name in struct.__struct_fields__
-        if (value := getattr(struct, name)) is not msgspec.UNSET
-    }
+    sent: dict[str, Any] = {}
+    for name in struct.__struct_fields__:
+        value = getattr(struct, name)
+        if value is msgspec.UNSET:
+            continue
+        if isinstance(value, datetime):
+            try:
+                value = utc(value)
+            except (OverflowError, ValueError):
+                raise FieldErrors.single(name, "Datetime is out of the supported range.") from None
+        sent[name] = value
+    return sent

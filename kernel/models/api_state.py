@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Integer, LargeBinary, String
@@ -28,12 +28,17 @@ class IdempotencyKey(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=now, index=True)
 
 
+# How long an uploaded file can be referenced; a periodic job of the core plugin deletes older ones.
+UPLOAD_LIFETIME = timedelta(hours=24)
+
+
 class UploadedFile(Base):
     """A file sent to ``POST /api/v1/upload``, referenced as ``file:<id>`` for 24 hours by the same caller."""
 
     __tablename__ = "uploaded_file"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # ``credentials_key`` of the uploading request: only the same credentials may use the file.
     credentials: Mapped[str] = mapped_column(String(64))
     filename: Mapped[str] = mapped_column(String(255))
     content_type: Mapped[str] = mapped_column(String(255))

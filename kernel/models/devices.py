@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boxoffice.kernel.clock import now
@@ -37,12 +37,15 @@ class Device(Base):
     os_version: Mapped[str | None] = mapped_column(String(190), nullable=True)
     software_brand: Mapped[str | None] = mapped_column(String(190), nullable=True)
     software_version: Mapped[str | None] = mapped_column(String(190), nullable=True)
-    rsa_pubkey: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    # PEM public key the device sends at initialization; set once, never changed by the device afterwards.
+    rsa_pubkey: Mapped[str | None] = mapped_column(Text, nullable=True)
     info: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
     initialized: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-    # One-time token for the handshake; cleared once used.
+    # One-time token for the handshake. Kept after use (``initialized`` is set then) so that administrators still
+    # see it and a second handshake with it can be told apart from an unknown token.
     initialization_token: Mapped[str | None] = mapped_column(String(190), nullable=True, unique=True)
+    # Only a SHA-256 digest of the device's API token is stored; the token is shown once (initialize, roll).
     api_token_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     security_profile: Mapped[str] = mapped_column(String(190), default="full")

@@ -188,6 +188,11 @@ def validate(call: Call, organizer: Organizer, values: dict[str, Any], existing:
         fail("timezone", f"{values['timezone']!r} is not a valid time zone.")
     if existing is not None and "has_subevents" in values and values["has_subevents"] != existing.has_subevents:
         fail("has_subevents", "This field cannot be changed after the event was created.")
+    # Seating plans are not part of boxoffice yet: nothing can be referenced.
+    if values.get("seating_plan") is not None:
+        fail("seating_plan", "Invalid pk - object does not exist.")
+    if values.get("seat_category_mapping"):
+        fail("seat_category_mapping", "A seat category mapping needs a seating plan.")
     for field in ("geo_lat", "geo_lon"):
         limit = 90 if field == "geo_lat" else 180
         if values.get(field) is not None and not -limit <= values[field] <= limit:

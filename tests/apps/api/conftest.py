@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -10,6 +11,7 @@ import pytest
 from litestar.testing import TestClient
 
 from boxoffice.apps.api import create_app
+from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Item, Organizer, Quota, Team, TeamAPIToken
 from boxoffice.kernel.tokens import new_token, token_digest
@@ -82,10 +84,23 @@ def seed(kernel: Kernel) -> None:
         session.add(Quota(event=democon, name="Tickets", size=100, items=[item]))
 
 
-@pytest.fixture
-def api(kernel: Kernel) -> Api:
-    seed(kernel)
+@pytest.fixture(scope="session")
+def api_client(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kernel, TestClient]]:
+    """One app for the whole run: building it (routes, signature models) costs about a second."""
+    kernel = Kernel(Config(database_url=migrated_url, data_dir=tmp_path_factory.mktemp("api-data")))
     with TestClient(app=create_app(kernel)) as client:
-        holder = Api(kernel, client, "")
-        holder.token = holder.make_token()
+        yield kernel, client
+
+
+@pytest.fixture
+def api(api_client: tuple[Kernel, TestClient], empty_tables: Callable[[Kernel], None]) -> Iterator[Api]:
+    """The shared app on freshly seeded data; every table is emptied again afterwards."""
+    kernel, client = api_client
+    seed(kernel)
+    holder = Api(kernel, client, "")
+    holder.token = holder.make_token()
+    try:
         yield holder
+    finally:
+        client.cookies.clear()
+        empty_tables(kernel)

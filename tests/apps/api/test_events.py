@@ -140,3 +140,11 @@ def test_etag_and_idempotency(api):
     other_token = api.make_token()
     fresh = api.post(EVENTS, body, other_token, headers=key)
     assert fresh.status_code == 400 and "slug" in fresh.json()
+
+
+def test_null_characters_are_refused_everywhere(api):
+    body = {"name": {"en": "Nul\u0000"}, "slug": "nul", "currency": "EUR", "date_from": "2031-01-01T00:00:00Z"}
+    response = api.post(EVENTS, body)
+    assert (response.status_code, response.json()) == (400, {"name": {"en": ["Null characters are not allowed."]}})
+    assert api.get(EVENTS + "?search=a%00b").status_code == 400
+    assert api.get(EVENTS + "a%00b/").status_code == 400

@@ -1,0 +1,253 @@
+"""How much of a quota is left.
+
+A quota of ``size`` units is consumed, in this order, by
+
+1. paid order positions (less those that left through an exit scan, when ``release_after_exit`` is set),
+2. pending order positions,
+3. vouchers that block quota (their unredeemed usages),
+4. cart positions that are still reserved,
+5. waiting-list entries that have not received a voucher yet.
+
+What is left after all of them is ``available_number``; the quota is ``available`` while that is above zero and
+the quota is not closed. An unlimited quota (``size`` None) has no ``total_size`` and no ``available_number``.
+
+Counted today: blocking vouchers. Orders, carts and the waiting list do not exist yet — the orders engine (issue 4)
+fills in :func:`_count_order_positions`, :func:`_count_cart_positions` and :func:`_count_waiting_list`, each of
+which already receives every quota's scope (items, variations, sub-event) and answers for all quotas in one query;
+nothing else in this module has to change for that. A position, cart row or waiting-list entry falls into a quota
+when its item is one of the quota's items, its variation (if any) is one of the quota's variations and its
+sub-event equals the quota's sub-event (both None outside event series).
+
+Closing a ``close_when_sold_out`` quota is a side effect of selling the last unit, so it belongs to the code that
+sells (issue 4), not to this read-only computation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from boxoffice.kernel import clock
+from boxoffice.kernel.models.quotas import Quota, quota_items, variation_ids_by_quota
+from boxoffice.kernel.models.vouchers import Voucher
+
+
+@dataclass(frozen=True)
+class QuotaScope:
+    """What a quota counts: these items (a variation only if listed) on this sub-event."""
+
+    quota_id: int
+    event_id: int
+    subevent_id: int | None
+    item_ids: frozenset[int]
+    variation_ids: frozenset[int]
+
+    def matches(self, item_id: int | None, variation_id: int | None, subevent_id: int | None) -> bool:
+        if subevent_id != self.subevent_id or item_id not in self.item_ids:
+            return False
+        return variation_id is None or variation_id in self.variation_ids
+
+
+@dataclass
+class OrderCounts:
+    paid: int = 0
+    pending: int = 0
+    # Paid positions whose last scan was at an exit; only subtracted from ``paid`` with ``release_after_exit``.
+    exited: int = 0
+
+
+@dataclass(frozen=True)
+class QuotaAvailability:
+    """The availability endpoint's body, field for field."""
+
+    available: bool
+    available_number: int | None
+    total_size: int | None
+    pending_orders: int
+    paid_orders: int
+    exited_orders: int
+    cart_positions: int
+    blocking_vouchers: int
+    waiting_list: int
+
+
+@dataclass
+class _Usage:
+    orders: OrderCounts = field(default_factory=OrderCounts)
+    blocking_vouchers: int = 0
+    cart_positions: int = 0
+    waiting_list: int = 0
+
+
+def quota_scopes(session: Session, quotas: Sequence[Quota]) -> dict[int, QuotaScope]:
+    """Items and variations of each quota, in two queries."""
+    ids = [quota.id for quota in quotas]
+    items: dict[int, set[int]] = {quota_id: set() for quota_id in ids}
+    if ids:
+        for quota_id, item_id in session.execute(
+            select(quota_items.c.quota_id, quota_items.c.item_id).where(quota_items.c.quota_id.in_(ids))
+        ):
+            items[quota_id].add(item_id)
+    variations = variation_ids_by_quota(session, ids)
+    return {
+        quota.id: QuotaScope(
+            quota_id=quota.id,
+            event_id=quota.event_id,
+            subevent_id=quota.subevent_id,
+            item_ids=frozenset(items[quota.id]),
+            variation_ids=frozenset(variations[quota.id]),
+        )
+        for quota in quotas
+    }
+
+
+def quota_availability(
+    session: Session, quota: Quota, *, now: datetime | None = None, ignore_voucher_id: int | None = None
+) -> QuotaAvailability:
+    """The availability of one quota (see the module docstring for what is counted)."""
+    return quota_availabilities(session, [quota], now=now, ignore_voucher_id=ignore_voucher_id)[quota.id]
+
+
+def quota_availabilities(
+    session: Session,
+    quotas: Sequence[Quota],
+    *,
+    now: datetime | None = None,
+    ignore_voucher_id: int | None = None,
+) -> dict[int, QuotaAvailability]:
+    """The availability of several quotas with a fixed number of queries, whatever their number.
+
+    ``ignore_voucher_id`` leaves one voucher's blocking out, to check whether that voucher may block (more).
+    """
+    if not quotas:
+        return {}
+    moment = now or clock.now()
+    scopes = quota_scopes(session, quotas)
+    usage = {quota.id: _Usage() for quota in quotas}
+    for quota_id, counts in _count_order_positions(session, scopes.values(), moment).items():
+        usage[quota_id].orders = counts
+    for quota_id, number in _count_blocking_vouchers(session, scopes.values(), moment, ignore_voucher_id).items():
+        usage[quota_id].blocking_vouchers = number
+    for quota_id, number in _count_cart_positions(session, scopes.values(), moment).items():
+        usage[quota_id].cart_positions = number
+    for quota_id, number in _count_waiting_list(session, scopes.values(), moment).items():
+        usage[quota_id].waiting_list = number
+    return {quota.id: _combine(quota, usage[quota.id]) for quota in quotas}
+
+
+def _combine(quota: Quota, usage: _Usage) -> QuotaAvailability:
+    orders = usage.orders
+    paid = orders.paid - (orders.exited if quota.release_after_exit else 0)
+    consumed = paid + orders.pending + usage.blocking_vouchers + usage.cart_positions + usage.waiting_list
+    if quota.size is None:
+        left: int | None = None
+    else:
+        left = max(0, quota.size - consumed)
+    if quota.closed:
+        left = 0
+    return QuotaAvailability(
+        available=not quota.closed and (left is None or left > 0),
+        available_number=left,
+        total_size=quota.size,
+        pending_orders=orders.pending,
+        paid_orders=orders.paid,
+        exited_orders=orders.exited,
+        cart_positions=usage.cart_positions,
+        blocking_vouchers=usage.blocking_vouchers,
+        waiting_list=usage.waiting_list,
+    )
+
+
+# --- what consumes a quota --------------------------------------------------------------------------------------
+
+
+def _count_order_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, OrderCounts]:
+    """Paid, pending and exited order positions per quota.
+
+    Issue 4 (orders engine) implements this: non-canceled positions of orders with status ``p`` count as paid,
+    of orders with status ``n`` as pending (``e``/``c`` do not count); ``exited`` are paid positions whose latest
+    check-in is of type ``exit``. Add-on and bundled positions count like any other position of their item.
+    """
+    return {}
+
+
+def _count_cart_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
+    """Cart positions per quota that still hold a reservation (``expires`` after ``now``).
+
+    Issue 4 implements this. Cart positions redeemed with a blocking voucher are already counted through that
+    voucher and must be left out here.
+    """
+    return {}
+
+
+def _count_waiting_list(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
+    """Waiting-list entries per quota that have not been sent a voucher yet (once the waiting list exists)."""
+    return {}
+
+
+def _count_blocking_vouchers(
+    session: Session, scopes: Iterable[QuotaScope], now: datetime, ignore_voucher_id: int | None
+) -> dict[int, int]:
+    """Unredeemed usages of valid vouchers with ``block_quota``, per quota they reserve.
+
+    A voucher reserves in a quota when it names the quota, or a variation the quota counts, or an item the quota
+    counts without naming a variation — always on the quota's sub-event.
+    """
+    scopes = list(scopes)
+    quota_ids = {scope.quota_id for scope in scopes}
+    item_ids = set().union(*(scope.item_ids for scope in scopes))
+    variation_ids = set().union(*(scope.variation_ids for scope in scopes))
+    targets = [Voucher.quota_id.in_(quota_ids)]
+    if item_ids:
+        targets.append(and_(Voucher.item_id.in_(item_ids), Voucher.variation_id.is_(None)))
+    if variation_ids:
+        targets.append(Voucher.variation_id.in_(variation_ids))
+    statement = select(
+        Voucher.quota_id,
+        Voucher.item_id,
+        Voucher.variation_id,
+        Voucher.subevent_id,
+        Voucher.max_usages - Voucher.redeemed,
+    ).where(
+        Voucher.event_id.in_({scope.event_id for scope in scopes}),
+        Voucher.block_quota.is_(True),
+        Voucher.redeemed < Voucher.max_usages,
+        or_(Voucher.valid_until.is_(None), Voucher.valid_until >= now),
+        or_(*targets),
+    )
+    if ignore_voucher_id is not None:
+        statement = statement.where(Voucher.id != ignore_voucher_id)
+    counts: dict[int, int] = {}
+    for quota_id, item_id, variation_id, subevent_id, unredeemed in session.execute(statement):
+        for scope in scopes:
+            if quota_id is not None:
+                hit = quota_id == scope.quota_id
+            else:
+                hit = scope.matches(item_id, variation_id, subevent_id)
+            if hit:
+                counts[scope.quota_id] = counts.get(scope.quota_id, 0) + unredeemed
+    return counts
+
+
+def quotas_for_product(
+    session: Session, event_id: int, item_id: int, variation_id: int | None, subevent_id: int | None
+) -> list[Quota]:
+    """The quotas a sale of this item (variation) on this sub-event counts against."""
+    candidates = session.scalars(
+        select(Quota)
+        .join(quota_items, quota_items.c.quota_id == Quota.id)
+        .where(
+            Quota.event_id == event_id,
+            quota_items.c.item_id == item_id,
+            Quota.subevent_id.is_(None) if subevent_id is None else Quota.subevent_id == subevent_id,
+        )
+        .order_by(Quota.id)
+    ).all()
+    if variation_id is None:
+        return list(candidates)
+    scopes = quota_scopes(session, candidates)
+    return [quota for quota in candidates if variation_id in scopes[quota.id].variation_ids]
