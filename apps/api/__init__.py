@@ -25,7 +25,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import select, text
 
 from boxoffice.apps.api import resources
-from boxoffice.apps.api.errors import EXCEPTION_HANDLERS, not_found
+from boxoffice.apps.api.auth import NOT_PROVIDED
+from boxoffice.apps.api.errors import EXCEPTION_HANDLERS, ApiError, not_found
 from boxoffice.apps.api.middleware import MIDDLEWARE
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Organizer
@@ -57,6 +58,16 @@ async def health(request: Request) -> dict[str, str]:
 
     await sync_to_thread(ping)
     return {"status": "ok", "database": "ok"}
+
+
+def credentials_present(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
+    """Ask for credentials before anything else, as pretix does: a request without them gets 401 even when its
+    body is malformed (guards run before the body is parsed). Routes documented as public (``security=[{}]``) are
+    exempt; whether the credentials are valid is checked with the request's unit of work."""
+    if handler.security == [{}]:
+        return
+    if not connection.headers.get("authorization", "").strip():
+        raise ApiError(401, NOT_PROVIDED, {"WWW-Authenticate": "Token"})
 
 
 def core_routes() -> list[Any]:
@@ -123,7 +134,12 @@ def create_app(kernel: Kernel | None = None) -> Litestar:
     """Build the ASGI app; ``boxoffice serve`` calls this once per worker process."""
     kernel = kernel or Kernel()
     app = Litestar(
-        route_handlers=[api_root, health, *core_routes(), *plugin_routers(kernel)],
+        route_handlers=[
+            api_root,
+            health,
+            Router(path="/", route_handlers=core_routes(), guards=[credentials_present]),
+            *plugin_routers(kernel),
+        ],
         dependencies={"kernel": Provide(provide_kernel)},
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=MIDDLEWARE,

@@ -113,6 +113,9 @@ def errors_from_validation(extra: Any) -> dict[str, Any]:
                 path.append(int(index))
         if path and path[0] == "data":
             path = path[1:]
+        if not path and message == "'data'":
+            # Litestar's wording for a request without a body.
+            message = "No data provided."
         missing = _MISSING.search(message)
         if missing:
             path.append(missing.group(1))

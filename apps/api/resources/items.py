@@ -1418,7 +1418,7 @@ async def delete_item(
     return await in_call(request, work, status_code=204)
 
 
-@get(DETAIL + "picture/{name:str}", tags=["items"], include_in_schema=True)
+@get(DETAIL + "picture/{name:str}", tags=["items"], include_in_schema=True, security=[{}])
 async def get_item_picture(
     request: Request, organizer: FromPath[str], event: FromPath[str], id: FromPath[int], name: FromPath[str]
 ) -> Response[bytes]:

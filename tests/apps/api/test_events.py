@@ -148,3 +148,11 @@ def test_null_characters_are_refused_everywhere(api):
     assert (response.status_code, response.json()) == (400, {"name": {"en": ["Null characters are not allowed."]}})
     assert api.get(EVENTS + "?search=a%00b").status_code == 400
     assert api.get(EVENTS + "a%00b/").status_code == 400
+
+
+def test_missing_credentials_win_over_a_malformed_body(api):
+    response = api.client.post(EVENTS, content=b"{broken", headers={"content-type": "application/json"})
+    assert (response.status_code, response.json()) == (401, {"detail": "Authentication credentials were not provided."})
+    empty = api.post(EVENTS, None)
+    assert empty.status_code == 400
+    assert "'data'" not in empty.text
