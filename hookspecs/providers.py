@@ -92,7 +92,9 @@ class SettingDefault:
     ``settings_schema``, where it is relative to the provider's sandbox prefix. ``type`` is one of ``str``,
     ``int``, ``float``, ``bool``, ``Decimal``, ``dict``, ``list``, ``date``, ``datetime`` or ``time``: the kernel
     enforces it on write and restores it on read, because the store itself only holds text. ``public`` exposes
-    the value through the event settings REST API; leave it off for secrets such as API keys.
+    the value through the event settings REST API; leave it off for secrets such as API keys. ``permission`` is
+    the event permission a caller needs to change it through the API (payment keys need
+    ``event.settings.payment:write``, invoicing keys ``event.settings.invoicing:write`` …).
     """
 
     key: str
@@ -100,6 +102,7 @@ class SettingDefault:
     type: builtins.type = str
     public: bool = False
     description: str = ""
+    permission: str = "event.settings.general:write"
 
 
 class JobFailed(RuntimeError):

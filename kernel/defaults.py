@@ -37,12 +37,31 @@ def register_settings_defaults() -> list[SettingDefault]:
         SettingDefault("imprint_url", "", str, public=True, description="Link to the legal imprint"),
         SettingDefault("max_items_per_order", 10, int, public=True, description="Positions one order may hold"),
         SettingDefault("reservation_time", 30, int, public=True, description="Minutes a cart reserves quota"),
-        SettingDefault("payment_term_days", 14, int, public=True, description="Days a buyer has to pay"),
         SettingDefault(
-            "payment_term_expire_automatically", True, bool, public=True, description="Expire unpaid orders"
+            "payment_term_days",
+            14,
+            int,
+            public=True,
+            description="Days a buyer has to pay",
+            permission="event.settings.payment:write",
+        ),
+        SettingDefault(
+            "payment_term_expire_automatically",
+            True,
+            bool,
+            public=True,
+            description="Expire unpaid orders",
+            permission="event.settings.payment:write",
         ),
         SettingDefault("show_quota_left", False, bool, public=True, description="Show remaining tickets"),
-        SettingDefault("invoice_address_asked", True, bool, public=True, description="Ask for an invoice address"),
+        SettingDefault(
+            "invoice_address_asked",
+            True,
+            bool,
+            public=True,
+            description="Ask for an invoice address",
+            permission="event.settings.invoicing:write",
+        ),
         SettingDefault("ticket_download", False, bool, public=True, description="Buyers may download tickets"),
         SettingDefault(
             "event_list_type", "list", str, public=True, description="Organizer page shows events as list/calendar"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from boxoffice.apps.api.errors import FieldErrors
+from boxoffice.apps.api.errors import FieldErrors, forbidden
 from boxoffice.apps.api.toolkit import Call, parse_bool
 from boxoffice.kernel.models import Event, Organizer
 from boxoffice.kernel.settings import Settings, SettingsError
@@ -40,6 +40,8 @@ def write_settings(call: Call, settings: Settings, changes: dict[str, Any], targ
         if key not in declared or not declared[key].public:
             errors[key] = ["This setting does not exist or cannot be changed through the API."]
             continue
+        if isinstance(target, Event) and not call.principal.has_event_permission(declared[key].permission):
+            raise forbidden()
         if value is None:
             checked[key] = None
             continue

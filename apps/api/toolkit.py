@@ -227,9 +227,10 @@ def parse_datetime_param(query: Mapping[str, str], name: str) -> datetime | None
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
         raise FieldErrors.single(name, "Datetime has wrong format. Use ISO 8601.") from None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value
+    try:
+        return utc(value)
+    except (OverflowError, ValueError):
+        raise FieldErrors.single(name, "Datetime is out of the supported range.") from None
 
 
 def utc(value: datetime) -> datetime:

@@ -156,3 +156,24 @@ def test_missing_credentials_win_over_a_malformed_body(api):
     empty = api.post(EVENTS, None)
     assert empty.status_code == 400
     assert "'data'" not in empty.text
+
+
+def test_out_of_range_datetimes_in_filters_are_400s(api):
+    for value in ("0001-01-01T00:00:00%2B14:00", "9999-12-31T23:59:59-14:00"):
+        response = api.get(EVENTS + f"?date_from_after={value}")
+        assert response.status_code == 400
+        assert "date_from_after" in response.json()
+    series = api.get(EVENTS + "democon/subevents/?date_to_before=9999-12-31T23:59:59-14:00")
+    assert series.status_code == 400
+
+
+def test_payment_and_invoicing_settings_need_their_permissions(api):
+    general_only = api.make_token(event_permissions=("event.settings.general:write",), organizer_permissions=())
+    assert api.patch(EVENTS + "democon/settings/", {"timezone": "Europe/Berlin"}, general_only).status_code == 200
+    assert api.patch(EVENTS + "democon/settings/", {"payment_term_days": 3}, general_only).status_code == 403
+    assert api.patch(EVENTS + "democon/settings/", {"invoice_address_asked": False}, general_only).status_code == 403
+    assert api.get(EVENTS + "democon/settings/").json()["payment_term_days"] == 14
+    payment = api.make_token(
+        event_permissions=("event.settings.general:write", "event.settings.payment:write"), organizer_permissions=()
+    )
+    assert api.patch(EVENTS + "democon/settings/", {"payment_term_days": 3}, payment).status_code == 200
