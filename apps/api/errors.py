@@ -44,6 +44,20 @@ class FieldErrors(Exception):
         return cls({field: [message]})
 
 
+class Problems:
+    """Collects field errors so that one response names every problem (values may nest, like the input)."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, Any] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise FieldErrors(self.errors)
+
+
 def forbidden() -> ApiError:
     return ApiError(403, "You do not have permission to perform this action.")
 

@@ -87,9 +87,7 @@ class Call:
 
     def get(self, model: type[T], object_id: Any, **scope: Any) -> T:
         """One row by primary key that also matches ``scope`` (e.g. ``event_id=…``); 404 otherwise."""
-        # Integer keys are 32-bit on PostgreSQL; anything outside that range cannot exist (and must not reach SQL).
-        in_range = isinstance(object_id, int) and 0 < object_id <= MAX_ID
-        found = self.session.get(model, object_id) if in_range else None
+        found = self.session.get(model, object_id) if possible_id(object_id) else None
         if found is None or any(getattr(found, key) != value for key, value in scope.items()):
             raise not_found()
         return found
@@ -169,6 +167,12 @@ class Call:
         if page > 1:
             params["page"] = str(page)
         return f"{base}?{urlencode(params)}" if params else base
+
+
+def possible_id(value: Any) -> bool:
+    """Whether ``value`` can be a primary key: keys are 32-bit integers on PostgreSQL, so anything outside that
+    range names nothing (and must not reach SQL, where it would be an overflow rather than a miss)."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def not_found_page() -> ApiError:

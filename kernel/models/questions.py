@@ -96,7 +96,8 @@ class QuestionOption(Base):
         return self.question.event
 
 
-_COPIED_FIELDS = (
+# The question's own columns (not its id, event, items or dependency): copied on clone, written by the API.
+QUESTION_FIELDS = (
     "question",
     "help_text",
     "type",
@@ -127,7 +128,7 @@ def copy_questions(context: CopyContext) -> None:
     item_map = context.ids["item"]
     copies: list[tuple[Question, Question]] = []
     for old in sources:
-        new = Question(event_id=context.target.id, **{name: getattr(old, name) for name in _COPIED_FIELDS})
+        new = Question(event_id=context.target.id, **{name: getattr(old, name) for name in QUESTION_FIELDS})
         new.dependency_values = list(old.dependency_values or [])
         session.add(new)
         copies.append((old, new))

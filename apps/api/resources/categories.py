@@ -18,7 +18,7 @@ from sqlalchemy import Column, Table, func, insert, select
 from sqlalchemy import delete as sql_delete
 from sqlalchemy.orm import Session
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
+from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems
 from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, sent_fields
 from boxoffice.kernel.db import Base
 from boxoffice.kernel.models import Event
@@ -36,20 +36,6 @@ MONEY_LIMIT = Decimal(10) ** 11
 CENTS = Decimal("0.01")
 
 # --- shared with the sibling catalog modules ----------------------------------------------------------------------
-
-
-class Problems:
-    """Collects field errors so that one response names every problem (values may nest, like the input)."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, Any] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise FieldErrors(self.errors)
 
 
 def check_int(value: int, low: int = INT_MIN, high: int = INT_MAX) -> str | None:
@@ -89,13 +75,6 @@ def check_decimal(
     if isinstance(exponent, int) and -exponent > places:
         return f"Ensure that there are no more than {places} decimal places."
     return None
-
-
-def get_scoped(call: Call, model: type[Any], object_id: int, **scope: Any) -> Any:
-    """Like ``Call.get``, but ids beyond the integer columns are a 404 instead of a database overflow."""
-    if not 0 < object_id <= 2**63 - 1:
-        raise not_found()
-    return call.get(model, object_id, **scope)
 
 
 def _plausible_ids(ids: Iterable[int]) -> list[int]:
@@ -365,7 +344,7 @@ async def get_category(
 
     def work(call: Call) -> CategoryOut:
         target = call.event(organizer, event)
-        return serialize_one(call, get_scoped(call, ItemCategory, category_id, event_id=target.id))
+        return serialize_one(call, call.get(ItemCategory, category_id, event_id=target.id))
 
     return await in_call(request, work)
 
@@ -392,7 +371,7 @@ async def create_category(
 
 def _update(call: Call, organizer: str, event: str, category_id: int, data: CategoryIn, *, full: bool) -> CategoryOut:
     target = call.event(organizer, event, WRITE_PERMISSION)
-    category = get_scoped(call, ItemCategory, category_id, event_id=target.id)
+    category = call.get(ItemCategory, category_id, event_id=target.id)
     sent = sent_fields(data)
     if full and "name" not in sent:
         raise FieldErrors.single("name", "This field is required.")
@@ -436,7 +415,7 @@ async def delete_category(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        category = get_scoped(call, ItemCategory, category_id, event_id=target.id)
+        category = call.get(ItemCategory, category_id, event_id=target.id)
         if blocking_references(call.session, "item_category", category.id, exclude=[item_category_cross_selling.name]):
             raise ApiError(403, "This category cannot be deleted because it is still in use.")
         call.log(category, "boxoffice.event.category.deleted", {"id": category.id})

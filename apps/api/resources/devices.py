@@ -17,8 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
-from boxoffice.apps.api.resources.teams import NAME_MAX, id_in_range, resolve_event_slugs, text_problem
-from boxoffice.apps.api.toolkit import Call, Page, in_call, sent_fields
+from boxoffice.apps.api.resources.teams import NAME_MAX, resolve_event_slugs, text_problem
+from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, sent_fields
 from boxoffice.kernel.models import Organizer
 from boxoffice.kernel.models.devices import Device
 from boxoffice.kernel.tokens import new_token
@@ -111,7 +111,7 @@ def _validated(call: Call, organizer: Organizer, values: dict[str, object], crea
 
 def _device(call: Call, organizer: str, device_id: int, permission: str) -> Device:
     owner = call.organizer(organizer, permission)
-    if not id_in_range(device_id):
+    if not possible_id(device_id):
         raise not_found()
     device = call.session.scalar(select(Device).where(Device.organizer_id == owner.id, Device.device_id == device_id))
     if device is None:

@@ -17,7 +17,6 @@ from boxoffice.apps.api.resources.items import (
     AddOnOut,
     changes,
     flush_unique,
-    get_row,
     item_changed,
     log_data,
     raise_errors,
@@ -67,7 +66,7 @@ async def get_addon(
 
     def work(call: Call) -> AddOnOut:
         _, base = scoped_item(call, organizer, event, item)
-        return serialize_addon(get_row(call, ItemAddOn, id, base_item_id=base.id))
+        return serialize_addon(call.get(ItemAddOn, id, base_item_id=base.id))
 
     return await in_call(request, work)
 
@@ -95,7 +94,7 @@ async def create_addon(
 
 def _update(call: Call, organizer: str, event: str, item: int, id: int, data: AddOnIn, *, full: bool) -> Any:
     target, base = scoped_item(call, organizer, event, item, PERMISSION)
-    addon = get_row(call, ItemAddOn, id, base_item_id=base.id)
+    addon = call.get(ItemAddOn, id, base_item_id=base.id)
     sent = sent_fields(data)
     values = {**ADDON_DEFAULTS, **sent} if full else sent
     check = validate_addon(call, target, values, addon, full=full, taken=_taken(call, base.id, addon.id))
@@ -142,7 +141,7 @@ async def delete_addon(
 
     def work(call: Call) -> None:
         target, base = scoped_item(call, organizer, event, item, PERMISSION)
-        addon = get_row(call, ItemAddOn, id, base_item_id=base.id)
+        addon = call.get(ItemAddOn, id, base_item_id=base.id)
         call.log(
             base, "boxoffice.event.item.addons.deleted", {"id": addon.id, "addon_category": addon.addon_category_id}
         )

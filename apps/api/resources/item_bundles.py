@@ -15,7 +15,6 @@ from boxoffice.apps.api.resources.items import (
     BundleIn,
     BundleOut,
     changes,
-    get_row,
     item_changed,
     log_data,
     raise_errors,
@@ -57,7 +56,7 @@ async def get_bundle(
 
     def work(call: Call) -> BundleOut:
         _, base = scoped_item(call, organizer, event, item)
-        return serialize_bundle(get_row(call, ItemBundle, id, base_item_id=base.id))
+        return serialize_bundle(call.get(ItemBundle, id, base_item_id=base.id))
 
     return await in_call(request, work)
 
@@ -85,7 +84,7 @@ async def create_bundle(
 
 def _update(call: Call, organizer: str, event: str, item: int, id: int, data: BundleIn, *, full: bool) -> Any:
     target, base = scoped_item(call, organizer, event, item, PERMISSION)
-    bundle = get_row(call, ItemBundle, id, base_item_id=base.id)
+    bundle = call.get(ItemBundle, id, base_item_id=base.id)
     sent = sent_fields(data)
     values = {**BUNDLE_DEFAULTS, **sent} if full else sent
     check = validate_bundle(call, target, values, bundle, full=full, base_item_id=base.id)
@@ -132,7 +131,7 @@ async def delete_bundle(
 
     def work(call: Call) -> None:
         target, base = scoped_item(call, organizer, event, item, PERMISSION)
-        bundle = get_row(call, ItemBundle, id, base_item_id=base.id)
+        bundle = call.get(ItemBundle, id, base_item_id=base.id)
         call.log(
             base, "boxoffice.event.item.bundles.deleted", {"id": bundle.id, "bundled_item": bundle.bundled_item_id}
         )

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from boxoffice.apps.api.errors import FieldErrors, not_found
+from boxoffice.apps.api.errors import FieldErrors
 from boxoffice.apps.api.toolkit import Call, Page, in_call, sent_fields
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.items import Item, ItemMetaProperty, ItemVariation
@@ -24,7 +24,6 @@ NAME_LENGTH = 50
 VALUE_LENGTH = 2000
 MAX_ALLOWED_VALUES = 1000
 PERMISSION = "event.items:write"
-MAX_ID = 2**31 - 1
 NUL_MESSAGE = "Null characters are not allowed."
 NAME_CLASH = "A property with this name already exists for this event."
 
@@ -50,9 +49,7 @@ DEFAULTS: dict[str, Any] = {"default": "", "required": False, "allowed_values": 
 
 
 def _get(call: Call, prop_id: int, event: Event) -> ItemMetaProperty:
-    """A property of the event; 404 otherwise (also for ids no column can hold)."""
-    if not 0 < prop_id <= MAX_ID:
-        raise not_found()
+    """A property of the event; 404 otherwise."""
     return call.get(ItemMetaProperty, prop_id, event_id=event.id)
 
 

@@ -19,7 +19,6 @@ from boxoffice.apps.api.resources.items import (
     VariationIn,
     VariationOut,
     changes,
-    get_row,
     item_changed,
     item_channels,
     log_data,
@@ -72,7 +71,7 @@ async def get_variation(
 
     def work(call: Call) -> VariationOut:
         target, base = scoped_item(call, organizer, event, item)
-        variation = get_row(call, ItemVariation, id, item_id=base.id)
+        variation = call.get(ItemVariation, id, item_id=base.id)
         return serialize_variation(variation, base, lookup(call, target, [base]))
 
     return await in_call(request, work)
@@ -113,7 +112,7 @@ async def create_variation(
 
 def _update(call: Call, organizer: str, event: str, item: int, id: int, data: VariationIn, *, full: bool) -> Any:
     target, base = scoped_item(call, organizer, event, item, PERMISSION)
-    variation = get_row(call, ItemVariation, id, item_id=base.id)
+    variation = call.get(ItemVariation, id, item_id=base.id)
     sent = sent_values(data)
     check = validate_variation(
         call,
@@ -167,7 +166,7 @@ async def delete_variation(
 
     def work(call: Call) -> None:
         target, base = scoped_item(call, organizer, event, item, PERMISSION)
-        variation = get_row(call, ItemVariation, id, item_id=base.id)
+        variation = call.get(ItemVariation, id, item_id=base.id)
         if ordered(call, "variation_id", variation.id):
             raise ApiError(403, "This variation cannot be deleted because it has already been ordered.")
         others = call.session.scalar(

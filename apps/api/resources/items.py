@@ -1066,19 +1066,12 @@ def render_item(call: Call, event: Event, item: Item) -> ItemOut:
 # --- shared by the sub-resources ------------------------------------------------------------------------------
 
 
-def get_row(call: Call, model: type[T], row_id: int, **scope: Any) -> T:
-    """``call.get`` for ids from the path; ids no column can hold are simply not found."""
-    if not 0 < row_id <= MAX_INT:
-        raise not_found()
-    return call.get(model, row_id, **scope)
-
-
 def scoped_item(
     call: Call, organizer: str, event: str, item_id: int, permission: str | None = None
 ) -> tuple[Event, Item]:
     """The event (403 unless visible, and ``permission``) and one of its items (404)."""
     target = call.event(organizer, event, permission)
-    return target, get_row(call, Item, item_id, event_id=target.id)
+    return target, call.get(Item, item_id, event_id=target.id)
 
 
 def item_changed(call: Call, event: Event) -> None:
@@ -1499,7 +1492,7 @@ async def get_program_time(
 
     def work(call: Call) -> ProgramTimeDetailOut:
         _, base = scoped_item(call, organizer, event, item)
-        return serialize_program_time(get_row(call, ItemProgramTime, id, item_id=base.id))
+        return serialize_program_time(call.get(ItemProgramTime, id, item_id=base.id))
 
     return await in_call(request, work)
 
@@ -1534,7 +1527,7 @@ def _update_program_time(
     call: Call, organizer: str, event: str, item: int, id: int, data: ProgramTimeIn, *, full: bool
 ) -> ProgramTimeDetailOut:
     target, base = scoped_item(call, organizer, event, item, PERMISSION)
-    slot = get_row(call, ItemProgramTime, id, item_id=base.id)
+    slot = call.get(ItemProgramTime, id, item_id=base.id)
     sent = sent_values(data)
     values = {"location": None, **sent} if full else sent
     check = validate_program_time(call, target, values, None if full else slot)
@@ -1581,7 +1574,7 @@ async def delete_program_time(
 
     def work(call: Call) -> None:
         target, base = scoped_item(call, organizer, event, item, PERMISSION)
-        slot = get_row(call, ItemProgramTime, id, item_id=base.id)
+        slot = call.get(ItemProgramTime, id, item_id=base.id)
         call.log(base, "boxoffice.event.item.program_times.deleted", {"id": slot.id})
         call.session.delete(slot)
         call.session.flush()

@@ -13,9 +13,9 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import func, select
 
+from boxoffice.apps.api.errors import Problems
 from boxoffice.apps.api.resources.questions import (
     WRITE_PERMISSION,
-    Problems,
     QuestionOptionIn,
     QuestionOptionOut,
     check_identifier,
@@ -28,7 +28,6 @@ from boxoffice.apps.api.resources.questions import (
     serialize_option,
     touch_questions,
 )
-from boxoffice.apps.api.resources.quotas import fetch
 from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, sent_fields
 from boxoffice.kernel.models.questions import Question, QuestionOption
 
@@ -40,7 +39,7 @@ def _scope(call: Call, organizer: str, event: str, question_id: int, permission:
 
 
 def _get_option(call: Call, question: Question, option_id: int) -> QuestionOption:
-    return fetch(call, QuestionOption, option_id, question_id=question.id)
+    return call.get(QuestionOption, option_id, question_id=question.id)
 
 
 def _validate(call: Call, question: Question, values: dict[str, Any], existing: QuestionOption | None) -> None:

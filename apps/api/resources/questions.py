@@ -18,11 +18,11 @@ from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors
-from boxoffice.apps.api.resources.quotas import fetch, possible_id
-from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, sent_fields
+from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems
+from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, possible_id, sent_fields
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.questions import (
+    QUESTION_FIELDS,
     QUESTION_TYPES,
     Question,
     QuestionOption,
@@ -137,44 +137,10 @@ DEFAULTS: dict[str, Any] = {
     "dependency_question": None,
     "dependency_values": [],
 }
-COLUMNS = (
-    "question",
-    "help_text",
-    "type",
-    "required",
-    "position",
-    "identifier",
-    "ask_during_checkin",
-    "show_during_checkin",
-    "hidden",
-    "print_on_invoice",
-    "valid_number_min",
-    "valid_number_max",
-    "valid_date_min",
-    "valid_date_max",
-    "valid_datetime_min",
-    "valid_datetime_max",
-    "valid_file_portrait",
-    "valid_string_length_max",
-    "dependency_values",
-)
+COLUMNS = QUESTION_FIELDS
 
 
 # --- shared with the options sub-resource ------------------------------------------------------------------------
-
-
-class Problems:
-    """Collects field errors so that one response names every problem."""
-
-    def __init__(self) -> None:
-        self.errors: dict[str, Any] = {}
-
-    def add(self, field: str, message: str) -> None:
-        self.errors.setdefault(field, []).append(message)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            raise FieldErrors(self.errors)
 
 
 def random_identifier(taken: Iterable[str]) -> str:
@@ -227,7 +193,7 @@ def touch_questions(call: Call, event: Event) -> None:
 
 
 def get_question(call: Call, event: Event, question_id: int) -> Question:
-    return fetch(call, Question, question_id, event_id=event.id)
+    return call.get(Question, question_id, event_id=event.id)
 
 
 # --- questions ---------------------------------------------------------------------------------------------------

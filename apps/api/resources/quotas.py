@@ -12,8 +12,8 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy import Select, insert, select
 from sqlalchemy import delete as sql_delete
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
-from boxoffice.apps.api.toolkit import Call, Page, in_call, sent_fields
+from boxoffice.apps.api.errors import ApiError, FieldErrors
+from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, sent_fields
 from boxoffice.kernel.availability import QuotaAvailability, quota_availabilities, quota_availability
 from boxoffice.kernel.db import Base
 from boxoffice.kernel.models import Event, Item
@@ -86,17 +86,6 @@ FLAGS = ("closed", "close_when_sold_out", "release_after_exit", "ignore_for_even
 # Every primary key is a 32-bit integer column: larger numbers name nothing (and overflow SQLite's binding).
 MAX_ID = 2**31 - 1
 T = TypeVar("T")
-
-
-def possible_id(value: Any) -> bool:
-    return isinstance(value, int) and 0 < value <= MAX_ID
-
-
-def fetch(call: Call, model: type[T], object_id: int, **scope: Any) -> T:
-    """``call.get`` that answers 404 (not a database overflow) for ids no row can have."""
-    if not possible_id(object_id):
-        raise not_found()
-    return call.get(model, object_id, **scope)
 
 
 def invalid_pk(value: Any) -> str:
@@ -360,7 +349,7 @@ async def get_quota(
 
     def work(call: Call) -> QuotaOut:
         target = call.event(organizer, event)
-        return serialize_one(call, fetch(call, Quota, id, event_id=target.id))
+        return serialize_one(call, call.get(Quota, id, event_id=target.id))
 
     return await in_call(request, work)
 
@@ -387,7 +376,7 @@ async def create_quota(
 
 def _update(call: Call, organizer: str, event: str, quota_id: int, data: QuotaIn, *, full: bool) -> QuotaOut:
     target = call.event(organizer, event, WRITE_PERMISSION)
-    quota = fetch(call, Quota, quota_id, event_id=target.id)
+    quota = call.get(Quota, quota_id, event_id=target.id)
     sent = sent_fields(data)
     if full:
         sent = {**DEFAULTS, **sent}
@@ -423,7 +412,7 @@ async def delete_quota(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        quota = fetch(call, Quota, id, event_id=target.id)
+        quota = call.get(Quota, id, event_id=target.id)
         if call.session.scalar(select(Voucher.id).where(Voucher.quota_id == quota.id).limit(1)) is not None:
             raise ApiError(403, "This quota cannot be deleted because vouchers are bound to it.")
         call.log(quota, "boxoffice.event.quota.deleted", {"name": quota.name})
@@ -441,7 +430,7 @@ async def get_quota_availability(
 
     def work(call: Call) -> AvailabilityOut:
         target = call.event(organizer, event)
-        result = quota_availability(call.session, fetch(call, Quota, id, event_id=target.id))
+        result = quota_availability(call.session, call.get(Quota, id, event_id=target.id))
         return AvailabilityOut(**{field: getattr(result, field) for field in AvailabilityOut.__struct_fields__})
 
     return await in_call(request, work)

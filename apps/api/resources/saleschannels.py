@@ -11,9 +11,8 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import ColumnElement, String, Table, Text, func, select
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
+from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems, not_found
 from boxoffice.apps.api.resources.categories import (
-    Problems,
     check_int,
     check_multilingual,
     is_referenced,

@@ -16,15 +16,13 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy import Select, Text, false, func, or_, select
 from sqlalchemy.orm import selectinload
 
-from boxoffice.apps.api.errors import NON_FIELD, ApiError, FieldErrors
+from boxoffice.apps.api.errors import NON_FIELD, ApiError, FieldErrors, Problems
 from boxoffice.apps.api.resources.categories import (
-    Problems,
     blocking_references,
     check_decimal,
     check_multilingual,
     event_item_ids,
     event_variation_ids,
-    get_scoped,
     is_referenced,
     references_to,
 )
@@ -529,7 +527,7 @@ async def get_subevent(
 
     def work(call: Call) -> SubEventOut:
         target = call.event(organizer, event)
-        return serialize(get_scoped(call, SubEvent, subevent_id, event_id=target.id))
+        return serialize(call.get(SubEvent, subevent_id, event_id=target.id))
 
     return await in_call(request, work)
 
@@ -555,7 +553,7 @@ async def create_subevent(
 
 def _update(call: Call, organizer: str, event: str, subevent_id: int, data: SubEventIn, *, full: bool) -> SubEventOut:
     target = call.event(organizer, event, WRITE_PERMISSION)
-    subevent = get_scoped(call, SubEvent, subevent_id, event_id=target.id)
+    subevent = call.get(SubEvent, subevent_id, event_id=target.id)
     sent = _normalise(data)
     if full:
         missing = [field for field in REQUIRED if field not in sent]
@@ -615,7 +613,7 @@ async def delete_subevent(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        subevent = get_scoped(call, SubEvent, subevent_id, event_id=target.id)
+        subevent = call.get(SubEvent, subevent_id, event_id=target.id)
         if has_orders(call, subevent):
             raise ApiError(403, "This date can not be deleted as it already has orders.")
         call.log(subevent, "boxoffice.event.subevent.deleted", {"id": subevent.id})

@@ -13,13 +13,11 @@ from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import Column, select, update
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors
+from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems
 from boxoffice.apps.api.resources.categories import (
-    Problems,
     check_decimal,
     check_multilingual,
     check_text,
-    get_scoped,
     is_referenced,
     references_to,
 )
@@ -261,7 +259,7 @@ async def get_taxrule(
 
     def work(call: Call) -> TaxRuleOut:
         target = call.event(organizer, event)
-        return serialize(get_scoped(call, TaxRule, rule_id, event_id=target.id))
+        return serialize(call.get(TaxRule, rule_id, event_id=target.id))
 
     return await in_call(request, work)
 
@@ -287,7 +285,7 @@ async def create_taxrule(
 
 def _update(call: Call, organizer: str, event: str, rule_id: int, data: TaxRuleIn, *, full: bool) -> TaxRuleOut:
     target = call.event(organizer, event, WRITE_PERMISSION)
-    rule = get_scoped(call, TaxRule, rule_id, event_id=target.id)
+    rule = call.get(TaxRule, rule_id, event_id=target.id)
     sent = sent_fields(data)
     if full:
         missing = [field for field in REQUIRED if field not in sent]
@@ -337,7 +335,7 @@ async def delete_taxrule(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        rule = get_scoped(call, TaxRule, rule_id, event_id=target.id)
+        rule = call.get(TaxRule, rule_id, event_id=target.id)
         if is_referenced(call.session, _users(), rule.id):
             raise ApiError(403, "This tax rule can not be deleted as it is currently in use.")
         call.log(rule, "boxoffice.event.taxrule.deleted", {"id": rule.id})

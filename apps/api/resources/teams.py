@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from boxoffice.apps.api.auth import EVENT_PERMISSIONS, ORGANIZER_PERMISSIONS
 from boxoffice.apps.api.errors import FieldErrors, not_found
-from boxoffice.apps.api.toolkit import Call, Page, in_call, sent_fields
+from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, sent_fields
 from boxoffice.kernel.models import Event, Organizer, Team, TeamAPIToken
 from boxoffice.kernel.models.teams import TeamInvite, team_members
 from boxoffice.kernel.models.users import User
@@ -30,7 +30,6 @@ TEAM = TEAMS + "{team_id:int}"
 NAME_MAX = 190
 EMAIL_MAX = 190
 LIST_MAX = 1000
-MAX_ID = 2**31 - 1
 SLUG_MAX = 50
 T = TypeVar("T")
 EMAIL = re.compile(r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
@@ -285,13 +284,8 @@ def _validated(call: Call, organizer: Organizer, base: dict[str, Any], sent: dic
     return values
 
 
-def id_in_range(object_id: int) -> bool:
-    """Whether a path id fits the database's integer columns (larger ones would be a database error, not a 404)."""
-    return 1 <= object_id <= MAX_ID
-
-
 def _get(call: Call, model: type[T], object_id: int, **scope: Any) -> T:
-    if not id_in_range(object_id):
+    if not possible_id(object_id):
         raise not_found()
     return call.get(model, object_id, **scope)
 
@@ -421,7 +415,7 @@ def _members(team: Team) -> Any:
 
 
 def _member(call: Call, team: Team, user_id: int) -> User:
-    if not id_in_range(user_id):
+    if not possible_id(user_id):
         raise not_found()
     user = call.session.scalar(_members(team).where(User.id == user_id))
     if user is None:

@@ -15,15 +15,13 @@ from sqlalchemy.exc import IntegrityError
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden
 from boxoffice.apps.api.resources.quotas import (
-    fetch,
     int_param,
     invalid_pk,
     items_with_variations,
-    possible_id,
     subevent_problem,
     variation_items,
 )
-from boxoffice.apps.api.toolkit import Call, Page, in_call, money, parse_bool, sent_fields
+from boxoffice.apps.api.toolkit import Call, Page, in_call, money, parse_bool, possible_id, sent_fields
 from boxoffice.kernel import clock
 from boxoffice.kernel.availability import quota_availabilities, quotas_for_product
 from boxoffice.kernel.models import Event, Item, Quota
@@ -463,7 +461,7 @@ async def get_voucher(
     def work(call: Call) -> VoucherOut:
         target = call.event(organizer, event)
         _require_read(call)
-        return serialize(fetch(call, Voucher, id, event_id=target.id))
+        return serialize(call.get(Voucher, id, event_id=target.id))
 
     return await in_call(request, work)
 
@@ -498,7 +496,7 @@ async def batch_create_vouchers(
 
 def _update(call: Call, organizer: str, event: str, voucher_id: int, data: VoucherIn, *, full: bool) -> VoucherOut:
     target = call.event(organizer, event, WRITE_PERMISSION)
-    voucher = fetch(call, Voucher, voucher_id, event_id=target.id)
+    voucher = call.get(Voucher, voucher_id, event_id=target.id)
     sent = sent_fields(data)
     if sent.get("code", voucher.code) is None:
         raise FieldErrors.single("code", "This field may not be null.")
@@ -539,7 +537,7 @@ async def delete_voucher(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        voucher = fetch(call, Voucher, id, event_id=target.id)
+        voucher = call.get(Voucher, id, event_id=target.id)
         if voucher.redeemed > 0:
             raise ApiError(403, "This voucher can not be deleted as it has already been redeemed.")
         call.log(voucher, "boxoffice.event.voucher.deleted", {"code": voucher.code})
