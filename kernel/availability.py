@@ -11,27 +11,32 @@ A quota of ``size`` units is consumed, in this order, by
 What is left after all of them is ``available_number``; the quota is ``available`` while that is above zero and
 the quota is not closed. An unlimited quota (``size`` None) has no ``total_size`` and no ``available_number``.
 
-Counted today: blocking vouchers. Orders, carts and the waiting list do not exist yet — the orders engine (issue 4)
-fills in :func:`_count_order_positions`, :func:`_count_cart_positions` and :func:`_count_waiting_list`, each of
-which already receives every quota's scope (items, variations, sub-event) and answers for all quotas in one query;
-nothing else in this module has to change for that. A position, cart row or waiting-list entry falls into a quota
-when its item is one of the quota's items, its variation (if any) is one of the quota's variations and its
-sub-event equals the quota's sub-event (both None outside event series).
+Each counter answers for all quotas asked about in one query. A position, cart row or waiting-list entry falls
+into a quota when its item is one of the quota's items, its variation (if any) is one of the quota's variations and
+its sub-event equals the quota's sub-event (both None outside event series). The waiting list does not exist yet.
 
 Closing a ``close_when_sold_out`` quota is a side effect of selling the last unit, so it belongs to the code that
-sells (issue 4), not to this read-only computation.
+sells (:mod:`boxoffice.kernel.orders.quotas`), not to this read-only computation.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from boxoffice.kernel import clock
+from boxoffice.kernel.models.orders import (
+    QUOTA_HOLDING_STATUSES,
+    STATUS_PAID,
+    CartPosition,
+    Order,
+    OrderPosition,
+)
 from boxoffice.kernel.models.quotas import Quota, quota_items, variation_ids_by_quota
 from boxoffice.kernel.models.vouchers import Voucher
 
@@ -166,22 +171,77 @@ def _combine(quota: Quota, usage: _Usage) -> QuotaAvailability:
 
 
 def _count_order_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, OrderCounts]:
-    """Paid, pending and exited order positions per quota.
+    """Paid and pending order positions per quota, in one query for all quotas.
 
-    Issue 4 (orders engine) implements this: non-canceled positions of orders with status ``p`` count as paid,
-    of orders with status ``n`` as pending (``e``/``c`` do not count); ``exited`` are paid positions whose latest
-    check-in is of type ``exit``. Add-on and bundled positions count like any other position of their item.
+    Non-canceled positions of orders with status ``p`` count as paid, of orders with status ``n`` as pending
+    (``e``/``c`` do not count). Add-on and bundled positions count like any other position of their item.
+    ``exited`` stays 0 until check-ins exist (the check-in issue fills it in).
     """
-    return {}
+    counts: dict[int, OrderCounts] = {}
+    for scope, status, number in _grouped_counts(
+        session,
+        scopes,
+        select(OrderPosition.item_id, OrderPosition.variation_id, OrderPosition.subevent_id, Order.status, func.count())
+        .join(Order, Order.id == OrderPosition.order_id)
+        .where(OrderPosition.canceled.is_(False), Order.status.in_(QUOTA_HOLDING_STATUSES)),
+        OrderPosition,
+        extra_group=(Order.status,),
+    ):
+        entry = counts.setdefault(scope.quota_id, OrderCounts())
+        if status == STATUS_PAID:
+            entry.paid += number
+        else:
+            entry.pending += number
+    return counts
 
 
 def _count_cart_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
     """Cart positions per quota that still hold a reservation (``expires`` after ``now``).
 
-    Issue 4 implements this. Cart positions redeemed with a blocking voucher are already counted through that
-    voucher and must be left out here.
+    Cart positions redeemed with a blocking voucher are already counted through that voucher and are left out.
     """
-    return {}
+    counts: dict[int, int] = {}
+    blocking = select(Voucher.id).where(Voucher.block_quota.is_(True))
+    for scope, _status, number in _grouped_counts(
+        session,
+        scopes,
+        select(CartPosition.item_id, CartPosition.variation_id, CartPosition.subevent_id, func.count()).where(
+            CartPosition.expires > now,
+            or_(CartPosition.voucher_id.is_(None), CartPosition.voucher_id.not_in(blocking)),
+        ),
+        CartPosition,
+    ):
+        counts[scope.quota_id] = counts.get(scope.quota_id, 0) + number
+    return counts
+
+
+def _grouped_counts(
+    session: Session,
+    scopes: Iterable[QuotaScope],
+    statement: Select[Any],
+    model: type[OrderPosition] | type[CartPosition],
+    extra_group: tuple[Any, ...] = (),
+) -> Iterator[tuple[QuotaScope, Any, int]]:
+    """Count rows of ``model`` per (item, variation, sub-event) once, then hand each group to every quota whose
+    scope it falls into: one query however many quotas are asked about."""
+    scopes = list(scopes)
+    item_ids = set().union(*(scope.item_ids for scope in scopes)) if scopes else set()
+    if not item_ids:
+        return
+    subevent_ids = {scope.subevent_id for scope in scopes}
+    subevent_filter = [model.subevent_id.in_([s for s in subevent_ids if s is not None])]
+    if None in subevent_ids:
+        subevent_filter.append(model.subevent_id.is_(None))
+    statement = statement.where(model.item_id.in_(item_ids), or_(*subevent_filter)).group_by(
+        model.item_id, model.variation_id, model.subevent_id, *extra_group
+    )
+    for row in session.execute(statement):
+        item_id, variation_id, subevent_id = row[0], row[1], row[2]
+        status = row[3] if extra_group else None
+        number = row[-1]
+        for scope in scopes:
+            if scope.matches(item_id, variation_id, subevent_id):
+                yield scope, status, number
 
 
 def _count_waiting_list(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:

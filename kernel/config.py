@@ -32,6 +32,9 @@ class Config:
     debug: bool = False
     db_pool_size: int = 5
     api_page_size_max: int = 50
+    # Entropy of generated identifiers: order codes (unique per organizer, typed by people) and ticket secrets.
+    order_code_length: int = 5
+    ticket_secret_length: int = 32
     # Plugin names that are never loaded, even when installed (an operator's kill switch).
     disabled_plugins: tuple[str, ...] = field(default_factory=tuple)
 
@@ -94,6 +97,8 @@ _FIELD_TYPES = {
     "debug": bool,
     "db_pool_size": int,
     "api_page_size_max": int,
+    "order_code_length": int,
+    "ticket_secret_length": int,
     "disabled_plugins": tuple[str, ...],
 }
 
@@ -152,3 +157,7 @@ def _validate(config: Config) -> None:
         raise ConfigError(f"BOXOFFICE_DEFAULT_LOCALE: {config.default_locale!r} is not one of {config.locales}")
     if config.db_pool_size < 1:
         raise ConfigError("BOXOFFICE_DB_POOL_SIZE: must be at least 1")
+    if not 5 <= config.order_code_length <= 15:
+        raise ConfigError("BOXOFFICE_ORDER_CODE_LENGTH: must be between 5 and 15")
+    if not 16 <= config.ticket_secret_length <= 63:
+        raise ConfigError("BOXOFFICE_TICKET_SECRET_LENGTH: must be between 16 and 63")
