@@ -14,6 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel.i18n import get_locale
 from boxoffice.kernel.jobs import JobError
+from boxoffice.kernel.orders.errors import LockTimeout, OrderError
 from boxoffice.kernel.plugins import PluginError
 from boxoffice.kernel.settings import SettingsError
 
@@ -187,7 +188,12 @@ def _kernel_refusal(request: Request, error: Exception) -> Response[dict[str, An
     return Response({"detail": _translate(request, str(error))}, status_code=400, media_type=MediaType.JSON)
 
 
+def _order_error(_request: Request, error: OrderError) -> Response[dict[str, Any]]:
+    return Response(error.body(), status_code=409 if isinstance(error, LockTimeout) else 400, media_type=MediaType.JSON)
+
+
 EXCEPTION_HANDLERS: dict[type[Exception], Any] = {
+    OrderError: _order_error,
     ValidationFailure: _validation_failure,
     SettingsError: _settings_error,
     PluginError: _kernel_refusal,

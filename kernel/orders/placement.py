@@ -36,7 +36,7 @@ from boxoffice.kernel.models.orders import (
     QuestionAnswer,
 )
 from boxoffice.kernel.models.quotas import quota_items
-from boxoffice.kernel.models.saleschannels import SalesChannel
+from boxoffice.kernel.models.saleschannels import BUILTIN_CHANNELS, SalesChannel
 from boxoffice.kernel.models.subevents import SubEvent
 from boxoffice.kernel.models.taxes import TaxRule
 from boxoffice.kernel.models.vouchers import Voucher
@@ -70,7 +70,7 @@ def format_name(parts: dict[str, str] | None) -> str | None:
     if not parts:
         return None
     text = " ".join(value for key, value in parts.items() if not key.startswith("_") and value)
-    return text or None
+    return text or parts.get("_legacy") or None
 
 
 def name_parts(name: str | None, parts: dict[str, str] | None) -> dict[str, str]:
@@ -196,7 +196,6 @@ def place_order(kernel: Kernel, session: Session, event: Event, draft: OrderDraf
             order = _place(kernel, session, event, draft, actor=actor, notify=False)
             # Load everything the caller serialises before the rows disappear.
             _ = [(p.answers, p.order) for p in order.positions], order.fees, order.payments, order.invoice_address
-            session.expunge_all()
             return order
         finally:
             savepoint.rollback()
@@ -367,7 +366,7 @@ def _check_header(session: Session, event: Event, draft: OrderDraft, locales: An
             SalesChannel.organizer_id == event.organizer_id, SalesChannel.identifier == draft.sales_channel
         )
     )
-    if channel is None:
+    if channel is None and draft.sales_channel not in BUILTIN_CHANNELS:
         errors.field("sales_channel", f'Unknown sales channel "{draft.sales_channel}".')
     if draft.invoice_address is not None:
         address = draft.invoice_address
