@@ -1,9 +1,10 @@
-"""Orders: create (pretix's trusted import interface, with ``simulate``) and fetch one order by code."""
+"""Orders: fetch one order by code (and the helpers other order resources share: permission check, loading,
+shaping)."""
 
 from __future__ import annotations
 
-from litestar import Request, Response, get, post
-from litestar.params import FromPath, JSONBody
+from litestar import Request, Response, get
+from litestar.params import FromPath
 from sqlalchemy import select
 
 from boxoffice.apps.api.errors import forbidden, not_found
@@ -11,8 +12,6 @@ from boxoffice.apps.api.order_shape import OrderOut, OrderShaper, eager_order_op
 from boxoffice.apps.api.toolkit import Call, in_call, parse_bool
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order
-from boxoffice.kernel.orders.drafts import OrderDraft
-from boxoffice.kernel.orders.placement import place_order
 from boxoffice.kernel.orders.providers import payment_providers
 
 READ_PERMISSIONS = ("event.orders:read", "event.orders:write")
@@ -69,26 +68,4 @@ async def get_order(
     return await in_call(request, work)
 
 
-@post(BASE, tags=["orders"], status_code=201)
-async def create_order(
-    request: Request, organizer: FromPath[str], event: FromPath[str], data: JSONBody[OrderDraft]
-) -> Response[OrderOut]:
-    """Create an order. A trusted interface: prices sent are taken as they are, sale windows and per-order limits
-    are not checked; quotas (unless ``force``), vouchers and answers are. ``simulate`` returns the order that
-    would be created (code ``PREVIEW``, ids 0) without creating it."""
-
-    def work(call: Call) -> OrderOut:
-        target = call.event(organizer, event, WRITE_PERMISSION)
-        if data.send_mail is not None and data.send_email is False:
-            data.send_email = data.send_mail
-        order = place_order(call.kernel, call.session, target, data, actor=call.principal.actor)
-        if data.simulate:
-            shaped = shaper(call, target, zero_ids=True)
-            return shaped.order(order)
-        call.touch(target, LIST_RESOURCE)
-        return shape_order(call, target, load_order(call, target, order.code))
-
-    return await in_call(request, work, status_code=201)
-
-
-ROUTES = [get_order, create_order]
+ROUTES = [get_order]
