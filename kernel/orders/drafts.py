@@ -5,22 +5,25 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
+# Database keys are 32-bit; anything outside names nothing and must be refused before it reaches SQL.
+Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
+
 
 class AnswerDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
-    question: int
+    question: Id
     answer: str = ""
-    options: list[int] = msgspec.field(default_factory=list)
+    options: list[Id] = msgspec.field(default_factory=list)
 
 
 class PositionDraft(msgspec.Struct, kw_only=True):
-    positionid: int | None = None
-    item: int
-    variation: int | None = None
-    subevent: int | None = None
+    positionid: Id | None = None
+    item: Id
+    variation: Id | None = None
+    subevent: Id | None = None
     # None: the catalog price (with voucher and tax rule applied).
     price: Decimal | None = None
     attendee_name: str | None = None
@@ -34,13 +37,13 @@ class PositionDraft(msgspec.Struct, kw_only=True):
     state: str | None = None
     voucher: str | None = None
     secret: str | None = None
-    addon_to: int | None = None
+    addon_to: Id | None = None
     seat: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     requested_valid_from: datetime | None = None
-    use_reusable_medium: int | None = None
-    discount: int | None = None
+    use_reusable_medium: Id | None = None
+    discount: Id | None = None
     answers: list[AnswerDraft] = msgspec.field(default_factory=list)
 
 
@@ -49,7 +52,7 @@ class FeeDraft(msgspec.Struct, kw_only=True):
     value: Decimal
     description: str = ""
     internal_type: str = ""
-    tax_rule: int | None = None
+    tax_rule: Id | None = None
     treat_value_as_percentage: bool = msgspec.field(default=False, name="_treat_value_as_percentage")
     split_taxes_like_products: bool = msgspec.field(default=False, name="_split_taxes_like_products")
 
@@ -110,11 +113,11 @@ class OrderDraft(msgspec.Struct, kw_only=True):
 class CartDraft(msgspec.Struct, kw_only=True):
     """The body of ``POST …/cartpositions/`` (one position, possibly with add-ons and bundled positions)."""
 
-    item: int
+    item: Id
     price: Decimal
     cart_id: str | None = None
-    variation: int | None = None
-    subevent: int | None = None
+    variation: Id | None = None
+    subevent: Id | None = None
     expires: datetime | None = None
     attendee_name: str | None = None
     attendee_name_parts: dict[str, str] | None = None
