@@ -21,16 +21,25 @@ date; the REST API, jobs and payment plugins all go through them.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from boxoffice.hookspecs.providers import PaymentException, PaymentProvider
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models.orders import (
+    QUOTA_HOLDING_STATUSES,
+    REFUND_SOURCES,
+    REFUND_STATES,
+    STATUS_CANCELED,
     STATUS_EXPIRED,
     STATUS_PAID,
     STATUS_PENDING,
@@ -42,6 +51,7 @@ from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import quotas
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
+from boxoffice.kernel.orders.providers import payment_providers
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -241,6 +251,421 @@ def retake_capacity(session: Session, order: Order, *, force: bool) -> None:
         )
         if result.rowcount != 1:
             raise OrderError("A voucher used in this order has already been redeemed in the meantime.")
+        voucher = session.get(Voucher, voucher_id)
+        if voucher is not None:
+            session.expire(voucher, ["redeemed"])
+
+
+def cancel_payment(kernel: Kernel, session: Session, payment: OrderPayment, *, actor: Actor) -> None:
+    """Give up a ``created`` or ``pending`` payment. The provider voids it first (``cancel_payment``); when the
+    processor refuses, :class:`OrderError` carries its message and the payment keeps its state."""
+    order = lock_order(session, payment.order)
+    session.refresh(payment, ["state"])
+    if payment.state not in OPEN_PAYMENT_STATES:
+        raise OrderError(f'Only payments in state "created" or "pending" can be canceled, not "{payment.state}".')
+    provider = provider_for(kernel, session, order, payment.provider)
+    if provider is not None:
+        try:
+            with provider_step(kernel, session, actor):
+                provider.cancel_payment(payment)
+        except PaymentException as problem:
+            raise OrderError(problem.message) from None
+    payment.state = "canceled"
+    order.last_modified = clock.now()
+    kernel.log_action(
+        session,
+        order,
+        "boxoffice.event.order.payment.canceled",
+        actor=actor,
+        data={"local_id": payment.local_id, "provider": payment.provider, "amount": str(payment.amount)},
+    )
+    record_transactions(session, order)
+
+
+def fail_payment(
+    kernel: Kernel, session: Session, payment: OrderPayment, *, actor: Actor, message: str | None = None
+) -> None:
+    """Record that a ``created`` or ``pending`` payment did not succeed (declined card, aborted redirect…)."""
+    order = lock_order(session, payment.order)
+    session.refresh(payment, ["state"])
+    if payment.state not in OPEN_PAYMENT_STATES:
+        raise OrderError(f'Only payments in state "created" or "pending" can fail, not "{payment.state}".')
+    payment.state = "failed"
+    order.last_modified = clock.now()
+    kernel.log_action(
+        session,
+        order,
+        "boxoffice.event.order.payment.failed",
+        actor=actor,
+        data={"local_id": payment.local_id, "provider": payment.provider, "message": message or ""},
+    )
+    record_transactions(session, order)
+
+
+def execute_payment(kernel: Kernel, session: Session, payment: OrderPayment, *, actor: Actor) -> str | None:
+    """Let the payment's provider try to collect it (``execute_payment``); return the URL the buyer must visit next,
+    if any. A provider confirms from inside with :func:`mark_confirmed`.
+
+    On :class:`PaymentException` the payment is marked failed *in this session* and the exception is raised again:
+    commit before reporting the message if the failed attempt should stay on record.
+    """
+    provider = provider_for(kernel, session, payment.order, payment.provider)
+    if provider is None:
+        raise OrderError(f'The payment provider "{payment.provider}" is not available for this event.')
+    try:
+        with provider_step(kernel, session, actor):
+            return provider.execute_payment(payment)
+    except PaymentException as problem:
+        fail_payment(kernel, session, payment, actor=actor, message=problem.message)
+        raise
+
+
+# --- refunds ---------------------------------------------------------------------------------------------------
+
+
+def refund_payment(
+    kernel: Kernel,
+    session: Session,
+    payment: OrderPayment,
+    *,
+    actor: Actor,
+    amount: Decimal | None = None,
+    comment: str | None = None,
+    mark_canceled: bool = False,
+    source: str = "admin",
+) -> OrderRefund:
+    """Refund (part of) a confirmed payment; return the new refund.
+
+    ``amount`` defaults to everything still refundable of the payment and may not exceed it. When the provider
+    says it can send this money back automatically (``payment_refund_supported`` for the whole amount,
+    ``payment_partial_refund_supported`` for a part) its ``execute_refund`` runs and marks the refund done (or
+    leaves it ``created``/``transit`` while the processor works). Otherwise the organizer has sent the money
+    themselves and the refund is recorded as ``done`` at once. ``mark_canceled`` cancels the order afterwards.
+
+    On :class:`PaymentException` from the provider the refund is marked failed in this session and the exception
+    is raised again (commit first to keep the failed attempt on record).
+    """
+    order = lock_order(session, payment.order)
+    session.refresh(payment, ["state"])
+    if payment.state != "confirmed":
+        raise OrderError(f'Only confirmed payments can be refunded; this one is "{payment.state}".')
+    available = refundable_amount(payment)
+    amount = available if amount is None else Decimal(amount)
+    if not amount.is_finite() or amount <= ZERO or amount > available:
+        raise OrderError.field("amount", f"The refund amount must be more than 0.00 and at most {available}.")
+    provider = provider_for(kernel, session, order, payment.provider)
+    whole = amount == Decimal(payment.amount)
+    automatic = provider is not None and (
+        provider.payment_refund_supported(payment) if whole else provider.payment_partial_refund_supported(payment)
+    )
+    now = clock.now()
+    refund = _add_refund(
+        session,
+        order,
+        state="created" if automatic else "done",
+        source=source,
+        amount=amount,
+        payment=payment,
+        provider=payment.provider,
+        comment=comment,
+        execution_date=None if automatic else now,
+    )
+    _log_refund(kernel, session, refund, "created", actor, automatic=automatic)
+    if automatic and provider is not None:
+        try:
+            with provider_step(kernel, session, actor):
+                provider.execute_refund(refund)
+        except PaymentException as problem:
+            fail_refund(kernel, session, refund, actor=actor, message=problem.message)
+            raise
+    else:
+        _log_refund(kernel, session, refund, "done", actor)
+    _settle(payment)
+    if mark_canceled:
+        cancel_order_for_refund(kernel, session, order, actor=actor)
+    record_transactions(session, order)
+    return refund
+
+
+def create_refund(
+    kernel: Kernel,
+    session: Session,
+    order: Order,
+    *,
+    actor: Actor,
+    amount: Decimal,
+    provider: str,
+    state: str = "created",
+    source: str = "admin",
+    payment: OrderPayment | None = None,
+    execution_date: datetime | None = None,
+    comment: str | None = None,
+    info: dict[str, Any] | None = None,
+    mark_canceled: bool = False,
+    mark_pending: bool = False,
+) -> OrderRefund:
+    """Record a refund that happened (or is happening) outside boxoffice, e.g. cash handed back at the desk.
+
+    Nothing is sent anywhere and the amount is not checked against the payments. A ``done`` refund marks the
+    payment it belongs to ``refunded`` once that payment is fully refunded. ``mark_canceled`` then cancels the
+    order; ``mark_pending`` sets a paid order back to pending when it is no longer covered.
+    """
+    if state not in REFUND_STATES:
+        raise OrderError.field("state", f'"{state}" is not a valid choice.')
+    if source not in REFUND_SOURCES:
+        raise OrderError.field("source", f'"{source}" is not a valid choice.')
+    amount = Decimal(amount)
+    if not amount.is_finite() or amount <= ZERO:
+        raise OrderError.field("amount", "The refund amount must be more than 0.00.")
+    if mark_canceled and mark_pending:
+        raise OrderError("A refund cannot both cancel the order and set it back to pending.")
+    lock_order(session, order)
+    refund = _add_refund(
+        session,
+        order,
+        state=state,
+        source=source,
+        amount=amount,
+        payment=payment,
+        provider=provider,
+        comment=comment,
+        execution_date=execution_date or (clock.now() if state == "done" else None),
+        info=info,
+    )
+    _log_refund(kernel, session, refund, "created", actor, automatic=False)
+    if payment is not None:
+        _settle(payment)
+    if mark_canceled:
+        cancel_order_for_refund(kernel, session, order, actor=actor)
+    elif mark_pending:
+        pending_after_refund(kernel, session, order, actor=actor)
+    record_transactions(session, order)
+    return refund
+
+
+def refund_done(kernel: Kernel, session: Session, refund: OrderRefund, *, actor: Actor) -> None:
+    """The money of a ``created`` or ``transit`` refund arrived at the buyer."""
+    order = lock_order(session, refund.order)
+    session.refresh(refund, ["state"])
+    if refund.state not in OPEN_REFUND_STATES:
+        raise OrderError(f'Only refunds in state "created" or "transit" can be marked done, not "{refund.state}".')
+    _finish_refund(kernel, session, order, refund, actor)
+    record_transactions(session, order)
+
+
+def process_refund(
+    kernel: Kernel, session: Session, refund: OrderRefund, *, actor: Actor, mark_canceled: bool = False
+) -> None:
+    """Accept an ``external`` refund (money the buyer got back outside boxoffice, e.g. a chargeback): it becomes
+    done, and the order is canceled (``mark_canceled``) or, if it was paid and is no longer covered, set back to
+    pending so the buyer is asked to pay again."""
+    order = lock_order(session, refund.order)
+    session.refresh(refund, ["state"])
+    if refund.state != "external":
+        raise OrderError(f'Only refunds in state "external" can be processed, not "{refund.state}".')
+    _finish_refund(kernel, session, order, refund, actor)
+    if mark_canceled:
+        cancel_order_for_refund(kernel, session, order, actor=actor)
+    else:
+        pending_after_refund(kernel, session, order, actor=actor)
+    record_transactions(session, order)
+
+
+def cancel_refund(kernel: Kernel, session: Session, refund: OrderRefund, *, actor: Actor) -> None:
+    """Drop a refund that will not happen (``created``, ``transit`` or ``external``)."""
+    order = lock_order(session, refund.order)
+    session.refresh(refund, ["state"])
+    if refund.state not in (*OPEN_REFUND_STATES, "external"):
+        raise OrderError(
+            f'Only refunds in state "created", "transit" or "external" can be canceled, not "{refund.state}".'
+        )
+    refund.state = "canceled"
+    order.last_modified = clock.now()
+    _log_refund(kernel, session, refund, "canceled", actor)
+    record_transactions(session, order)
+
+
+def fail_refund(
+    kernel: Kernel, session: Session, refund: OrderRefund, *, actor: Actor, message: str | None = None
+) -> None:
+    """The processor could not send a ``created`` or ``transit`` refund; its money counts as refundable again."""
+    order = lock_order(session, refund.order)
+    session.refresh(refund, ["state"])
+    if refund.state not in OPEN_REFUND_STATES:
+        raise OrderError(f'Only refunds in state "created" or "transit" can fail, not "{refund.state}".')
+    refund.state = "failed"
+    order.last_modified = clock.now()
+    _log_refund(kernel, session, refund, "failed", actor, message=message or "")
+    record_transactions(session, order)
+
+
+def _add_refund(
+    session: Session,
+    order: Order,
+    *,
+    state: str,
+    source: str,
+    amount: Decimal,
+    payment: OrderPayment | None,
+    provider: str,
+    comment: str | None,
+    execution_date: datetime | None,
+    info: dict[str, Any] | None = None,
+) -> OrderRefund:
+    refund = OrderRefund(
+        order_id=order.id,
+        local_id=_next_local_id(session, OrderRefund, order),
+        state=state,
+        source=source,
+        amount=amount,
+        created=clock.now(),
+        execution_date=execution_date,
+        provider=provider,
+        comment=comment,
+        info=info or {},
+        payment_id=payment.id if payment is not None else None,
+    )
+    session.add(refund)
+    session.flush()
+    session.refresh(order, ["refunds"])
+    order.last_modified = clock.now()
+    return refund
+
+
+def _finish_refund(kernel: Kernel, session: Session, order: Order, refund: OrderRefund, actor: Actor) -> None:
+    refund.state = "done"
+    if refund.execution_date is None:
+        refund.execution_date = clock.now()
+    order.last_modified = clock.now()
+    _log_refund(kernel, session, refund, "done", actor)
+    payment = next((p for p in order.payments if p.id == refund.payment_id), None)
+    if payment is not None:
+        _settle(payment)
+
+
+def _settle(payment: OrderPayment) -> None:
+    """A confirmed payment whose done refunds reach its amount is ``refunded``."""
+    returned = sum(
+        (Decimal(r.amount) for r in payment.order.refunds if r.payment_id == payment.id and r.state == "done"), ZERO
+    )
+    if payment.state == "confirmed" and returned >= Decimal(payment.amount):
+        payment.state = "refunded"
+
+
+def _log_refund(kernel: Kernel, session: Session, refund: OrderRefund, what: str, actor: Actor, **extra: Any) -> None:
+    kernel.log_action(
+        session,
+        refund.order,
+        f"boxoffice.event.order.refund.{what}",
+        actor=actor,
+        data={
+            "local_id": refund.local_id,
+            "state": refund.state,
+            "source": refund.source,
+            "provider": refund.provider,
+            "amount": str(refund.amount),
+            **extra,
+        },
+    )
+
+
+# --- providers ---------------------------------------------------------------------------------------------------
+
+
+def provider_for(kernel: Kernel, session: Session, order: Order, identifier: str) -> PaymentProvider | None:
+    """The provider ``identifier`` as configured for the order's event, or ``None`` when no active plugin offers it
+    (a payment recorded for a provider that has since been switched off)."""
+    return payment_providers(kernel, session, order.event).get(identifier)
+
+
+@dataclass(frozen=True)
+class _Step:
+    kernel: Kernel
+    session: Session
+    actor: Actor
+
+
+_current_step: ContextVar[_Step | None] = ContextVar("boxoffice_payment_step", default=None)
+
+
+@contextmanager
+def provider_step(kernel: Kernel, session: Session, actor: Actor) -> Iterator[None]:
+    """Run a provider method with the unit of work available to :func:`mark_confirmed` / :func:`mark_refund_done`,
+    which is how a provider reports success without being handed the kernel."""
+    token = _current_step.set(_Step(kernel, session, actor))
+    try:
+        yield
+    finally:
+        _current_step.reset(token)
+
+
+def _step() -> _Step:
+    step = _current_step.get()
+    if step is None:
+        raise RuntimeError(
+            "mark_confirmed/mark_refund_done only work inside a provider step run by the kernel; elsewhere call "
+            "confirm_payment/refund_done with the kernel and session"
+        )
+    return step
+
+
+def mark_confirmed(payment: OrderPayment) -> None:
+    """For payment providers, from inside ``execute_payment``: the money of ``payment`` is certain.
+
+    Does what :func:`confirm_payment` does (the order may become paid), in the kernel's unit of work.
+    """
+    step = _step()
+    confirm_payment(step.kernel, step.session, payment, actor=step.actor)
+
+
+def mark_refund_done(refund: OrderRefund) -> None:
+    """For payment providers, from inside ``execute_refund``: the money of ``refund`` was sent."""
+    step = _step()
+    refund_done(step.kernel, step.session, refund, actor=step.actor)
+
+
+# --- order status changes caused by refunds ------------------------------------------------------------------------
+
+
+def cancel_order_for_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
+    """Cancel ``order`` because its money went back (``mark_canceled`` of a refund): it stops holding quota, its
+    vouchers are released, ``order_canceled`` fires. A canceled order stays as it is."""
+    if order.status == STATUS_CANCELED:
+        return
+    held_quota = order.status in QUOTA_HOLDING_STATUSES
+    now = clock.now()
+    order.status = STATUS_CANCELED
+    order.cancellation_date = now
+    order.last_modified = now
+    if held_quota:
+        release_vouchers(session, order)
+    kernel.log_action(session, order, "boxoffice.event.order.canceled", actor=actor, data={"reason": "refund"})
+    record_transactions(session, order)
+    kernel.plugins.for_event(order.event).order_canceled(event=order.event, order=order, session=session)
+
+
+def pending_after_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
+    """Set a paid order back to pending when refunds left it no longer covered, so the buyer is asked to pay the
+    rest; a still covered (or not paid) order is left alone."""
+    if order.status != STATUS_PAID or paid_amount(order) >= Decimal(order.total):
+        return
+    order.status = STATUS_PENDING
+    order.last_modified = clock.now()
+    kernel.log_action(session, order, "boxoffice.event.order.unpaid", actor=actor, data={"reason": "refund"})
+    record_transactions(session, order)
+    kernel.plugins.for_event(order.event).order_changed(event=order.event, order=order, session=session)
+
+
+def release_vouchers(session: Session, order: Order) -> None:
+    """Give back the voucher uses of an order that stops holding quota (canceled or expired)."""
+    uses = Counter(p.voucher_id for p in order.live_positions if p.voucher_id is not None)
+    for voucher_id in sorted(uses):
+        session.execute(
+            update(Voucher)
+            .where(Voucher.id == voucher_id)
+            .values(redeemed=case((Voucher.redeemed > uses[voucher_id], Voucher.redeemed - uses[voucher_id]), else_=0))
+            .execution_options(synchronize_session=False)
+        )
         voucher = session.get(Voucher, voucher_id)
         if voucher is not None:
             session.expire(voucher, ["redeemed"])
