@@ -14,12 +14,17 @@ Id = Annotated[int, msgspec.Meta(ge=1, le=2**31 - 1)]
 
 
 class AnswerDraft(msgspec.Struct, kw_only=True, forbid_unknown_fields=False):
+    """An answer to question ``question``: text (numbers and booleans are accepted as JSON values, too) or, for
+    choice questions, option ids in ``options``."""
+
     question: Id
-    answer: str = ""
+    answer: str | int | float | bool | None = ""
     options: list[Id] = msgspec.field(default_factory=list)
 
 
 class PositionDraft(msgspec.Struct, kw_only=True):
+    """One position of a new order (pretix's field names; only ``item`` is required)."""
+
     positionid: Id | None = None
     item: Id
     variation: Id | None = None
@@ -48,6 +53,8 @@ class PositionDraft(msgspec.Struct, kw_only=True):
 
 
 class FeeDraft(msgspec.Struct, kw_only=True):
+    """A fee of a new order; ``value`` is gross, or a percentage of the products' total."""
+
     fee_type: str
     value: Decimal
     description: str = ""
@@ -58,6 +65,8 @@ class FeeDraft(msgspec.Struct, kw_only=True):
 
 
 class InvoiceAddressDraft(msgspec.Struct, kw_only=True):
+    """The buyer's invoice address (``name`` or ``name_parts``, not both)."""
+
     company: str | None = ""
     is_business: bool = False
     name: str | None = None

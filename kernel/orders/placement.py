@@ -452,13 +452,6 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
     session.flush()
     record_transactions(session, order, positions=positions, fees=fee_rows, when=now, fresh=True)
     _redeem_vouchers(session, lines, positions)
-    # Last: lock the quotas this order needs and count again with the order in place.
-    if quota_ids:
-        try:
-            quotas.verify(session, quota_ids)
-        except quotas.QuotaExceeded as problem:
-            raise _quota_error(problem, lines) from None
-    session.flush()
     # The relationships were never filled through the ORM; the next access loads what was written.
     session.expire(order, ["positions", "fees", "payments", "refunds", "invoice_address"])
     if notify:
@@ -475,8 +468,16 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
                 "positions": len(lines),
             },
         )
-        hooks = kernel.plugins.for_event(event)
-        hooks.order_placed(event=event, order=order, session=session)
+        # Plugins hear of the order inside its transaction: should the quota check below fail, what they wrote
+        # (and any job they queued on commit) goes with it.
+        kernel.plugins.for_event(event).order_placed(event=event, order=order, session=session)
+    # Last: lock the quotas this order needs and count again with the order in place; the caller commits right
+    # after, so the locks are held for one count and the commit.
+    if quota_ids:
+        try:
+            quotas.verify(session, quota_ids)
+        except quotas.QuotaExceeded as problem:
+            raise _quota_error(problem, lines) from None
     return order
 
 
@@ -683,13 +684,14 @@ def _load_catalog(session: Session, event: Event, draft: OrderDraft) -> _Catalog
     question_ids = [a.question for p in positions for a in p.answers]
     if question_ids:
         catalog.questions = load_questions(session, event.id, question_ids)
-        catalog.asked = set(
-            session.execute(
+        catalog.asked = {
+            (question_id, item_id)
+            for question_id, item_id in session.execute(
                 select(question_items.c.question_id, question_items.c.item_id).where(
                     question_items.c.question_id.in_(set(catalog.questions))
                 )
-            ).tuples()
-        )
+            )
+        }
     secrets = {p.secret for p in positions if p.secret}
     if secrets:
         catalog.taken_secrets = set(
@@ -727,7 +729,7 @@ def _load_voucher_facts(session: Session, event: Event, wanted: list[str], catal
         )
     budgeted = {v.id: Decimal(v.budget) for v in catalog.vouchers.values() if v.budget is not None}
     if budgeted:
-        used = dict(
+        used: dict[int, Any] = dict(
             session.execute(
                 select(OrderPosition.voucher_id, func.coalesce(func.sum(OrderPosition.voucher_budget_use), 0))
                 .join(Order, Order.id == OrderPosition.order_id)
@@ -737,7 +739,7 @@ def _load_voucher_facts(session: Session, event: Event, wanted: list[str], catal
                     Order.status.in_(QUOTA_HOLDING_STATUSES),
                 )
                 .group_by(OrderPosition.voucher_id)
-            ).tuples()
+            ).all()
         )
         catalog.budget_left = {vid: budget - Decimal(used.get(vid, 0)) for vid, budget in budgeted.items()}
 

@@ -20,6 +20,8 @@ from boxoffice.kernel.models.vouchers import Voucher
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
+# Amounts are stored as Numeric(13, 2): eleven digits before the point, two after.
+MONEY_LIMIT = Decimal(10) ** 11
 
 EU_COUNTRIES = frozenset(
     {"AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU"}
@@ -28,7 +30,25 @@ EU_COUNTRIES = frozenset(
 
 
 def round_money(value: Decimal) -> Decimal:
-    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    """Round half up to cents (``-0.00`` comes out as ``0.00``)."""
+    rounded = Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    return rounded if rounded else ZERO
+
+
+def money_problem(value: Decimal, *, negative: bool = False) -> str:
+    """Why ``value`` is not an acceptable amount of money (finite, at most 13 digits and 2 decimals, not below
+    zero unless ``negative``), in the words clients know from pretix; ``""`` when it is fine."""
+    value = Decimal(value)
+    if not value.is_finite():
+        return "A valid number is required."
+    if abs(value) >= MONEY_LIMIT:
+        return "Ensure that there are no more than 13 digits in total."
+    # "12.50" and "12.500" are the same amount; "12.345" is not an amount of cents.
+    if value != value.quantize(CENT):
+        return "Ensure that there are no more than 2 decimal places."
+    if value < 0 and not negative:
+        return "Ensure this value is greater than or equal to 0."
+    return ""
 
 
 @dataclass(frozen=True)
