@@ -15,6 +15,7 @@ from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, Transmi
 from boxoffice.kernel import clock
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
+from boxoffice.kernel.orders.lifecycle import expire_orders_job
 
 plugin_meta = PluginMeta(
     name="boxoffice core",
@@ -100,4 +101,6 @@ def register_jobs() -> list[JobDefinition]:
     return [
         JobDefinition("core.delete_finished_jobs", delete_finished_jobs, queue="background", every_seconds=3600),
         JobDefinition("core.delete_expired_uploads", delete_expired_uploads, queue="background", every_seconds=3600),
+        # Unpaid orders give their quota back within a minute of their deadline.
+        JobDefinition("core.expire_orders", expire_orders_job, every_seconds=60),
     ]
