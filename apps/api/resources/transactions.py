@@ -3,10 +3,10 @@ event or for all events of an organizer the caller may see orders of."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request, Response, get
@@ -25,6 +25,8 @@ ORDERING: dict[str, ColumnElement[Any]] = {
     "id": Transaction.id,
 }
 DEFAULT_ORDERING = (Transaction.datetime, Transaction.id)
+
+T = TypeVar("T")
 
 
 class TransactionOut(msgspec.Struct):
@@ -71,15 +73,27 @@ def _rate(name: str, raw: str) -> Decimal:
     return value
 
 
-def _values(query: Mapping[str, str], name: str) -> list[str] | None:
-    """``name`` and ``name__in`` together: the one value or the comma-separated ones (``None``: no filter)."""
-    found: list[str] | None = None
+def _values(query: Mapping[str, str], name: str, parse: Callable[[str, str], T]) -> list[T] | None:
+    """``name`` and ``name__in`` together: the one value and/or the comma-separated ones, each parsed (and named
+    in errors) under the parameter it came from; ``None`` when neither is given."""
+    found: list[T] | None = None
     if (single := query.get(name)) is not None:
-        found = [single]
+        found = [parse(name, single)]
     if (several := query.get(f"{name}__in")) is not None:
-        parts = [part.strip() for part in several.split(",") if part.strip()]
+        parts = [parse(f"{name}__in", part) for part in several.split(",") if part.strip()]
         found = parts if found is None else [value for value in found if value in parts]
     return found
+
+
+def _text(_name: str, raw: str) -> str:
+    return raw.strip()
+
+
+def _fee_type(name: str, raw: str) -> str:
+    value = raw.strip()
+    if value not in FEE_TYPES:
+        raise FieldErrors.single(name, f"Select a valid choice. {value} is not one of the choices.")
+    return value
 
 
 def ledger_filters(query: Mapping[str, str], statement: Select[Any]) -> Select[Any]:
@@ -101,17 +115,13 @@ def ledger_filters(query: Mapping[str, str], statement: Select[Any]) -> Select[A
         ("subevent", Transaction.subevent_id),
         ("tax_rule", Transaction.tax_rule_id),
     ):
-        raw = _values(query, name)
-        if raw is not None:
-            statement = statement.where(column.in_([_whole(name, value) for value in raw]))
-    if (codes := _values(query, "tax_code")) is not None:
+        if (ids := _values(query, name, _whole)) is not None:
+            statement = statement.where(column.in_(ids))
+    if (codes := _values(query, "tax_code", _text)) is not None:
         statement = statement.where(Transaction.tax_code.in_(codes))
-    if (rates := _values(query, "tax_rate")) is not None:
-        statement = statement.where(Transaction.tax_rate.in_([_rate("tax_rate", value) for value in rates]))
-    if (types := _values(query, "fee_type")) is not None:
-        for value in types:
-            if value not in FEE_TYPES:
-                raise FieldErrors.single("fee_type", f"Select a valid choice. {value} is not one of the choices.")
+    if (rates := _values(query, "tax_rate", _rate)) is not None:
+        statement = statement.where(Transaction.tax_rate.in_(rates))
+    if (types := _values(query, "fee_type", _fee_type)) is not None:
         statement = statement.where(Transaction.fee_type.in_(types))
     return statement
 
