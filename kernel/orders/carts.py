@@ -41,7 +41,7 @@ from boxoffice.kernel.orders import quotas
 from boxoffice.kernel.orders.answers import AnswerProblem, load_questions, normalise_answer
 from boxoffice.kernel.orders.drafts import CartDraft
 from boxoffice.kernel.orders.errors import OrderError
-from boxoffice.kernel.orders.placement import _load_vouchers, _voucher_problem, clock_utc, format_name, name_parts
+from boxoffice.kernel.orders.placement import clock_utc, format_name, load_vouchers, name_parts, voucher_problem
 from boxoffice.kernel.orders.pricing import round_money
 
 if TYPE_CHECKING:
@@ -87,8 +87,12 @@ class _Line:
         return (self.item.id, self.variation.id if self.variation else None, self.subevent_id)
 
     @property
+    def ignores_quota(self) -> bool:
+        return self.voucher is not None and self.voucher.allow_ignore_quota
+
+    @property
     def uses_blocking_voucher(self) -> bool:
-        return self.voucher is not None and self.voucher.block_quota
+        return self.voucher is not None and self.voucher.block_quota and not self.ignores_quota
 
 
 @dataclass
@@ -117,7 +121,8 @@ def create_cart_position(kernel: Kernel, session: Session, event: Event, draft: 
         minutes = int(kernel.settings_for(session, event=event).get("reservation_time"))
         expires = now + timedelta(minutes=minutes)
     lines = _resolve(session, event, draft)
-    keys_taking_quota = [line.key for line in lines if not line.uses_blocking_voucher]
+    # Like orders: a voucher allowed to ignore quotas takes none; a blocking voucher already holds its unit.
+    keys_taking_quota = [line.key for line in lines if not line.uses_blocking_voucher and not line.ignores_quota]
     try:
         quota_ids = quotas.check_capacity(session, event.id, keys_taking_quota)
         # A blocking voucher's unit is already counted by the voucher, but its product must still be for sale.
@@ -272,7 +277,7 @@ def _resolve(session: Session, event: Event, draft: CartDraft) -> list[_Line]:
         if subevent_ids
         else set()
     )
-    vouchers = _load_vouchers(session, event, [d.voucher for d in everything if d.voucher])
+    vouchers = load_vouchers(session, event, [d.voucher for d in everything if d.voucher])
     questions = load_questions(session, event.id, [a.question for d in everything for a in d.answers])
 
     top: dict[str, list[str]] = {}
@@ -356,7 +361,7 @@ def _resolve(session: Session, event: Event, draft: CartDraft) -> list[_Line]:
         voucher = None
         if current.voucher:
             voucher = vouchers.get(current.voucher.upper())
-            problem = _voucher_problem(session, voucher, item, variation, subevent_id)
+            problem = voucher_problem(session, voucher, item, variation, subevent_id)
             if problem:
                 fail("voucher", problem)
                 continue
@@ -403,4 +408,4 @@ def _hold_vouchers(session: Session, lines: Sequence[_Line], now: datetime) -> N
             .where(CartPosition.voucher_id == voucher_id, CartPosition.expires > now)
         )
         if voucher.redeemed + (held or 0) > voucher.max_usages:
-            raise OrderError.field("voucher", "This voucher has already been redeemed.")
+            raise OrderError.field("voucher", "This voucher has already been redeemed the maximum number of times.")

@@ -153,7 +153,10 @@ def test_concurrent_carts_share_a_voucher_exactly(kernel):
     created = [outcome for outcome in outcomes if isinstance(outcome, CreatedCart)]
     refused = [outcome for outcome in outcomes if isinstance(outcome, OrderError)]
     assert len(created) == 3 and len(refused) == 9, outcomes
-    assert all(problem.body() == {"voucher": ["This voucher has already been redeemed."]} for problem in refused)
+    assert all(
+        problem.body() == {"voucher": ["This voucher has already been redeemed the maximum number of times."]}
+        for problem in refused
+    )
     with kernel.db.session() as session:
         assert session.get(Voucher, voucher_id).redeemed == 0
         assert session.scalar(select(func.count()).where(CartPosition.voucher_id == voucher_id)) == 3
