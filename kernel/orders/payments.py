@@ -29,14 +29,13 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from boxoffice.hookspecs.providers import PaymentException, PaymentProvider
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models.orders import (
-    QUOTA_HOLDING_STATUSES,
     REFUND_SOURCES,
     REFUND_STATES,
     STATUS_CANCELED,
@@ -628,44 +627,20 @@ def mark_refund_done(refund: OrderRefund) -> None:
 
 
 def cancel_order_for_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
-    """Cancel ``order`` because its money went back (``mark_canceled`` of a refund): it stops holding quota, its
-    vouchers are released, ``order_canceled`` fires. A canceled order stays as it is."""
-    if order.status == STATUS_CANCELED:
-        return
-    held_quota = order.status in QUOTA_HOLDING_STATUSES
-    now = clock.now()
-    order.status = STATUS_CANCELED
-    order.cancellation_date = now
-    order.last_modified = now
-    if held_quota:
-        release_vouchers(session, order)
-    kernel.log_action(session, order, "boxoffice.event.order.canceled", actor=actor, data={"reason": "refund"})
-    record_transactions(session, order)
-    kernel.plugins.for_event(order.event).order_canceled(event=order.event, order=order, session=session)
+    """Cancel ``order`` because its money went back (``mark_canceled`` of a refund), through the life-cycle
+    service: quota and vouchers are released, open payments canceled, ``order_canceled`` fires. No e-mail: the
+    refund is what the buyer hears about. An order that is already canceled stays as it is."""
+    # Imported here: the life-cycle module builds on this one.
+    from boxoffice.kernel.orders import lifecycle
+
+    if order.status != STATUS_CANCELED:
+        lifecycle.mark_canceled(kernel, session, order, actor=actor, send_email=False)
 
 
 def pending_after_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
-    """Set a paid order back to pending when refunds left it no longer covered, so the buyer is asked to pay the
-    rest; a still covered (or not paid) order is left alone."""
-    if order.status != STATUS_PAID or paid_amount(order) >= Decimal(order.total):
-        return
-    order.status = STATUS_PENDING
-    order.last_modified = clock.now()
-    kernel.log_action(session, order, "boxoffice.event.order.unpaid", actor=actor, data={"reason": "refund"})
-    record_transactions(session, order)
-    kernel.plugins.for_event(order.event).order_changed(event=order.event, order=order, session=session)
+    """Set a paid order back to pending (life-cycle ``mark_pending``) when refunds left it no longer covered, so the
+    buyer is asked to pay the rest; a still covered (or not paid) order is left alone."""
+    from boxoffice.kernel.orders import lifecycle
 
-
-def release_vouchers(session: Session, order: Order) -> None:
-    """Give back the voucher uses of an order that stops holding quota (canceled or expired)."""
-    uses = Counter(p.voucher_id for p in order.live_positions if p.voucher_id is not None)
-    for voucher_id in sorted(uses):
-        session.execute(
-            update(Voucher)
-            .where(Voucher.id == voucher_id)
-            .values(redeemed=case((Voucher.redeemed > uses[voucher_id], Voucher.redeemed - uses[voucher_id]), else_=0))
-            .execution_options(synchronize_session=False)
-        )
-        voucher = session.get(Voucher, voucher_id)
-        if voucher is not None:
-            session.expire(voucher, ["redeemed"])
+    if order.status == STATUS_PAID and paid_amount(order) < Decimal(order.total):
+        lifecycle.mark_pending(kernel, session, order, actor=actor)

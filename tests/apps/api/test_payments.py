@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import PaymentException, PaymentProvider
+from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, Item, LogEntry, Quota
 from boxoffice.kernel.models.orders import Order, Transaction
-from boxoffice.kernel.orders import payments
-from boxoffice.kernel.orders.ledger import record_transactions
+from boxoffice.kernel.orders import lifecycle, payments
 
 ORDERS = "/api/v1/organizers/demo/events/democon/orders/"
 
@@ -39,8 +39,7 @@ def order_json(api, code: str) -> dict:
 def expire(api, code: str) -> None:
     with api.kernel.db.session() as session:
         order = session.scalar(select(Order).where(Order.code == code))
-        order.status = "e"
-        record_transactions(session, order)
+        lifecycle.mark_expired(api.kernel, session, order, actor=Actor.system())
 
 
 def ledger_total(api, code: str) -> Decimal:

@@ -17,10 +17,9 @@ from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, Item, LogEntry, Organizer, Quota
 from boxoffice.kernel.models.orders import Order, OrderPayment, OrderRefund, Transaction
 from boxoffice.kernel.models.vouchers import Voucher
-from boxoffice.kernel.orders import payments
+from boxoffice.kernel.orders import lifecycle, payments
 from boxoffice.kernel.orders.drafts import OrderDraft, PositionDraft
 from boxoffice.kernel.orders.errors import OrderError
-from boxoffice.kernel.orders.ledger import record_transactions
 from boxoffice.kernel.orders.placement import place_order
 
 ACTOR = Actor.system()
@@ -110,12 +109,8 @@ class Shop:
             return self.order(session, code).status
 
     def expire(self, code: str) -> None:
-        """What the expiry does to an order (the service of the life-cycle module does the same)."""
         with self.kernel.db.session() as session:
-            order = self.order(session, code)
-            order.status = "e"
-            payments.release_vouchers(session, order)
-            record_transactions(session, order)
+            lifecycle.mark_expired(self.kernel, session, self.order(session, code), actor=ACTOR)
 
     def set_setting(self, key: str, value: Any) -> None:
         with self.kernel.db.session() as session:
