@@ -24,12 +24,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boxoffice.kernel import clock
-from boxoffice.kernel.availability import QuotaAvailability, quota_availabilities, quota_scopes
+from boxoffice.kernel.availability import QuotaAvailability, QuotaScope, quota_availabilities, quota_scopes
 from boxoffice.kernel.models.quotas import Quota, quota_items
 from boxoffice.kernel.orders.errors import OrderError
 
 # (item id, variation id, sub-event id): what a position or cart row sells.
 ProductKey = tuple[int, int | None, int | None]
+# check_capacity leaves the quotas' scopes here for verify, within one unit of work (saves two queries).
+SCOPES_KEY = "boxoffice.quota_scopes"
 
 
 class QuotaExceeded(OrderError):
@@ -60,6 +62,7 @@ def quotas_by_product(session: Session, event_id: int, keys: Iterable[ProductKey
         )
     )
     scopes = quota_scopes(session, candidates)
+    session.info.setdefault(SCOPES_KEY, {}).update(scopes)
     return {key: [quota for quota in candidates if scopes[quota.id].matches(*key)] for key in keys}
 
 
@@ -88,7 +91,9 @@ def precheck(session: Session, quotas: Iterable[Quota], needed: Mapping[int, int
     limited = [quota for quota in {quota.id: quota for quota in quotas}.values() if needed.get(quota.id)]
     if not limited:
         return
-    availability = quota_availabilities(session, [q for q in limited if q.size is not None or q.closed])
+    availability = quota_availabilities(
+        session, [q for q in limited if q.size is not None or q.closed], scopes=session.info.get(SCOPES_KEY)
+    )
     for quota in limited:
         if quota.closed:
             raise QuotaExceeded(quota)
@@ -103,6 +108,7 @@ def verify(session: Session, quota_ids: Iterable[int], *, closed_is_full: bool =
 
     Quotas that reach their size and are marked ``close_when_sold_out`` are closed here, under the lock.
     """
+    known: dict[int, QuotaScope] | None = session.info.pop(SCOPES_KEY, None)
     ids = sorted(set(quota_ids))
     if not ids:
         return
@@ -119,7 +125,7 @@ def verify(session: Session, quota_ids: Iterable[int], *, closed_is_full: bool =
     limited = [quota for quota in quotas if quota.size is not None or quota.closed]
     if not limited:
         return
-    availability = quota_availabilities(session, limited, now=clock.now())
+    availability = quota_availabilities(session, limited, now=clock.now(), scopes=known)
     for quota in limited:
         if quota.closed and closed_is_full:
             raise QuotaExceeded(quota)
