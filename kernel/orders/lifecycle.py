@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import case, delete, select, text, update
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.kernel import clock
@@ -112,15 +112,26 @@ def lock_wait(session: Session, seconds: float | None = None) -> Iterator[None]:
     previous = None
     if postgres:
         previous = session.scalar(text("SELECT current_setting('lock_timeout')"))
-        session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": f"{int(seconds * 1000)}ms"})
+        _set_lock_timeout(session, f"{int(seconds * 1000)}ms")
     try:
         yield
     except OperationalError as error:
+        # The transaction is broken now; it ends with the rollback, and the setting with it.
         if _lock_wait_ran_out(error):
             raise LockTimeout(LOCK_WAIT_MESSAGE) from None
         raise
+    except BaseException:
+        # A caller may catch a refusal and go on in the same transaction: it gets its own lock wait back.
+        if postgres:
+            with suppress(SQLAlchemyError):
+                _set_lock_timeout(session, previous)
+        raise
     if postgres:
-        session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": previous})
+        _set_lock_timeout(session, previous)
+
+
+def _set_lock_timeout(session: Session, value: str | None) -> None:
+    session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": value})
 
 
 def _lock_wait_ran_out(error: OperationalError) -> bool:

@@ -246,6 +246,19 @@ def test_mark_paid_answers_lock_timeout_when_the_order_stays_locked(world: World
     assert world.status(code) == "n"
 
 
+def test_lock_wait_is_restored_after_a_refusal(world: World) -> None:
+    if world.kernel.db.engine.dialect.name != "postgresql":
+        pytest.skip("lock_timeout is PostgreSQL's")
+    code = world.place(status="p", payment_provider="manual")
+    with world.kernel.db.session() as session:
+        before = session.scalar(text("SELECT current_setting('lock_timeout')"))
+        with pytest.raises(OrderError):
+            lifecycle.mark_paid(world.kernel, session, world.order(session, code), actor=ACTOR)
+        assert session.scalar(text("SELECT current_setting('lock_timeout')")) == before
+        lifecycle.mark_pending(world.kernel, session, world.order(session, code), actor=ACTOR)
+        assert session.scalar(text("SELECT current_setting('lock_timeout')")) == before
+
+
 # --- mark_pending / mark_expired -------------------------------------------------------------------------------
 
 
