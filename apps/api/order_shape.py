@@ -4,7 +4,7 @@ how to load a page of orders with a fixed number of queries."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -203,12 +203,17 @@ def eager_order_options() -> list[Any]:
 
 class OrderShaper:
     """Turns loaded orders (and positions) into their API form; ``prepare`` loads what rows do not carry
-    (question identifiers, option identifiers, print logs) for a whole page at once."""
+    (question identifiers, option identifiers, print logs) for a whole page at once.
+
+    ``event`` is the event every shaped order belongs to. Organizer-wide lists pass ``event=None``: each order's
+    own event is then loaded in ``prepare`` (one query per page) and its payment providers come from
+    ``provider_factory``, built once per event on first use.
+    """
 
     def __init__(
         self,
         session: Session,
-        event: Event,
+        event: Event | None,
         site_url: str,
         providers: dict[str, PaymentProvider] | None = None,
         *,
@@ -217,6 +222,7 @@ class OrderShaper:
         with_event: bool = False,
         zero_ids: bool = False,
         position_extras: Callable[[OrderPosition], dict[str, Any]] | None = None,
+        provider_factory: Callable[[Event], dict[str, PaymentProvider]] | None = None,
     ) -> None:
         self.session = session
         self.event = event
@@ -227,10 +233,39 @@ class OrderShaper:
         self.with_event = with_event
         self.zero_ids = zero_ids
         self.position_extras = position_extras
+        self.provider_factory = provider_factory
         self.question_identifiers: dict[int, str] = {}
         self.option_identifiers: dict[int, str] = {}
         self.print_logs: dict[int, list[PrintLogOut]] = defaultdict(list)
         self.id_by_position: dict[int, int] = {}
+        self.events: dict[int, Event] = {event.id: event} if event is not None else {}
+        self.providers_by_event: dict[int, dict[str, PaymentProvider]] = (
+            {event.id: self.providers} if event is not None else {}
+        )
+
+    def event_of(self, order: Order) -> Event:
+        """The event ``order`` belongs to (loaded by ``prepare`` on organizer-wide lists)."""
+        found = self.events.get(order.event_id)
+        if found is None:
+            found = self.session.get(Event, order.event_id)
+            assert found is not None
+            self.events[order.event_id] = found
+        return found
+
+    def providers_of(self, event: Event) -> dict[str, PaymentProvider]:
+        found = self.providers_by_event.get(event.id)
+        if found is None:
+            found = self.provider_factory(event) if self.provider_factory is not None else {}
+            self.providers_by_event[event.id] = found
+        return found
+
+    def load_events(self, event_ids: set[int]) -> None:
+        missing = event_ids - set(self.events)
+        if missing:
+            for found in self.session.scalars(
+                select(Event).where(Event.id.in_(missing)).options(selectinload(Event.organizer))
+            ):
+                self.events[found.id] = found
 
     def prepare_positions(self, positions: Sequence[OrderPosition]) -> None:
         answers = [answer for position in positions for answer in position.answers]
@@ -246,6 +281,8 @@ class OrderShaper:
                 select(QuestionOption.id, QuestionOption.identifier).where(QuestionOption.id.in_(option_ids))
             ):
                 self.option_identifiers[option_id] = identifier
+        if self.event is None:
+            self.load_events({position.order.event_id for position in positions})
         position_ids = [position.id for position in positions if position.id]
         if position_ids and not self.zero_ids:
             for log in self.session.scalars(
@@ -264,6 +301,7 @@ class OrderShaper:
                 )
 
     def prepare_orders(self, orders: Sequence[Order]) -> None:
+        self.load_events({order.event_id for order in orders})
         self.prepare_positions([position for order in orders for position in order.positions])
 
     def answer(self, answer: QuestionAnswer) -> AnswerOut:
@@ -315,20 +353,21 @@ class OrderShaper:
             plugin_data=position.plugin_data or {},
         )
         if self.with_event:
-            shaped.event = self.event.slug
+            shaped.event = self.event_of(order).slug
         if self.position_extras is not None:
             for name, value in self.position_extras(position).items():
                 setattr(shaped, name, value)
         return shaped
 
     def order(self, order: Order) -> OrderOut:
+        event = self.event_of(order)
         positions = order.positions if self.include_canceled_positions else order.live_positions
         fees = order.fees if self.include_canceled_fees else order.live_fees
         confirmed = [p for p in order.payments if p.state in ("confirmed", "refunded") and p.payment_date]
         last_payment = order.payments[-1] if order.payments else None
         return OrderOut(
             code=order.code,
-            event=self.event.slug,
+            event=event.slug,
             status=order.status,
             testmode=order.testmode,
             secret=order.secret,
@@ -356,7 +395,7 @@ class OrderShaper:
             refunds=[refund_out(refund, order) for refund in order.refunds],
             require_approval=order.require_approval,
             valid_if_pending=order.valid_if_pending,
-            url=order_url(self.site_url, self.event, order),
+            url=order_url(self.site_url, event, order),
             api_meta=order.api_meta or {},
             cancellation_date=order.cancellation_date,
             plugin_data=order.plugin_data or {},
@@ -378,6 +417,7 @@ class OrderShaper:
 
     def payment(self, order: Order, payment: OrderPayment) -> PaymentOut:
         pending = payment.state in ("created", "pending")
+        event = self.event_of(order)
         return PaymentOut(
             local_id=payment.local_id,
             state=payment.state,
@@ -385,8 +425,8 @@ class OrderShaper:
             created=payment.created,
             payment_date=payment.payment_date,
             provider=payment.provider,
-            payment_url=f"{order_url(self.site_url, self.event, order)}pay/{payment.local_id}/" if pending else None,
-            details=payment_details(self.providers, payment),
+            payment_url=f"{order_url(self.site_url, event, order)}pay/{payment.local_id}/" if pending else None,
+            details=payment_details(self.providers_of(event), payment),
         )
 
 
@@ -427,3 +467,58 @@ def invoice_address(address: InvoiceAddress) -> InvoiceAddressOut:
         transmission_type=address.transmission_type,
         transmission_info=address.transmission_info or {},
     )
+
+
+# --- include / exclude ---------------------------------------------------------------------------------------------
+
+FieldTree = dict[str, Any]
+
+
+def field_tree(paths: Iterable[str]) -> FieldTree:
+    """Dotted field paths (``positions.secret``) as a tree; ``True`` marks a whole field. A whole field wins over
+    parts of it (``positions`` and ``positions.secret`` together mean all of ``positions``)."""
+    tree: FieldTree = {}
+    for path in paths:
+        parts = [part for part in path.strip().split(".") if part]
+        if not parts:
+            continue
+        node = tree
+        for depth, part in enumerate(parts):
+            if node.get(part) is True:
+                break
+            if depth == len(parts) - 1:
+                node[part] = True
+            else:
+                node = node.setdefault(part, {})
+    return tree
+
+
+def _keep(value: Any, tree: FieldTree) -> Any:
+    if isinstance(value, list):
+        return [_keep(entry, tree) for entry in value]
+    if not isinstance(value, dict):
+        return value
+    return {key: entry if tree[key] is True else _keep(entry, tree[key]) for key, entry in value.items() if key in tree}
+
+
+def _drop(value: Any, tree: FieldTree) -> Any:
+    if isinstance(value, list):
+        return [_drop(entry, tree) for entry in value]
+    if not isinstance(value, dict):
+        return value
+    return {
+        key: entry if key not in tree else _drop(entry, tree[key])
+        for key, entry in value.items()
+        if tree.get(key) is not True
+    }
+
+
+def trim_fields(shaped: msgspec.Struct, include: Sequence[str], exclude: Sequence[str]) -> dict[str, Any]:
+    """The representation with only the ``include`` paths (all when empty), then without the ``exclude`` paths.
+    Paths go through lists: ``positions.secret`` addresses the secret of every position."""
+    data = msgspec.to_builtins(shaped)
+    if include:
+        data = _keep(data, field_tree(include))
+    if exclude:
+        data = _drop(data, field_tree(exclude))
+    return data
