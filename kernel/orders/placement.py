@@ -1088,8 +1088,12 @@ def _check_capacity(session: Session, event: Event, lines: Sequence[_Line]) -> l
 
 def _quota_error(problem: quotas.QuotaExceeded, lines: Sequence[_Line]) -> OrderError:
     """Point the quota error at the first position that counts against the exhausted quota."""
-    item_ids = {item.id for item in problem.quota.items}
-    index = next((line.index for line in lines if line.item.id in item_ids), 0)
+    quota = problem.quota
+    item_ids = {item.id for item in quota.items}
+    index = next(
+        (line.index for line in lines if line.item.id in item_ids and line.subevent_id == quota.subevent_id),
+        next((line.index for line in lines if line.item.id in item_ids), 0),
+    )
     return OrderError.position(index, len(lines), "item", problem.detail)
 
 
