@@ -2,14 +2,21 @@
 
 A :class:`Principal` carries the organizer the credentials belong to and the permissions they grant; every
 endpoint checks it through :mod:`boxoffice.apps.api.scope`.
+
+Resolved credentials are cached per process for a few seconds (:data:`CACHE_SECONDS`): a rush of buyers must not
+cost three lookups per request. Any change to teams, tokens or devices made through the ORM clears the cache of
+the process that made it at once; other worker processes see it when their entry expires.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.api.errors import ApiError
@@ -134,10 +141,57 @@ def parse_authorization(header: str | None) -> tuple[str, str]:
     return scheme.lower(), credential
 
 
+CACHE_SECONDS = 5.0
+CACHE_SIZE = 10_000
+
+
+class PrincipalCache:
+    """Credentials already resolved by this process, each for :data:`CACHE_SECONDS`."""
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, str], tuple[float, Principal]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Principal | None:
+        found = self._entries.get(key)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, key: tuple[str, str], principal: Principal) -> None:
+        with self._lock:
+            if len(self._entries) >= CACHE_SIZE:
+                self._entries.clear()
+            self._entries[key] = (time.monotonic() + CACHE_SECONDS, principal)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+principals = PrincipalCache()
+CREDENTIAL_MODELS = (Team, TeamAPIToken, Device)
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_credentials(session: Session, _context: Any) -> None:
+    if any(isinstance(obj, CREDENTIAL_MODELS) for obj in (*session.new, *session.dirty, *session.deleted)):
+        principals.clear()
+
+
 def authenticate(session: Session, header: str | None) -> Principal:
     """Resolve the ``Authorization`` header; 401 with pretix's messages when it is missing or wrong."""
     scheme, credential = parse_authorization(header)
     digest = token_digest(credential)
+    cached = principals.get((scheme, digest))
+    if cached is not None:
+        return cached
+    principal = _lookup(session, scheme, digest)
+    principals.put((scheme, digest), principal)
+    return principal
+
+
+def _lookup(session: Session, scheme: str, digest: str) -> Principal:
     if scheme == "token":
         token = session.scalar(
             select(TeamAPIToken)
