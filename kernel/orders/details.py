@@ -23,7 +23,7 @@ from boxoffice.kernel.models.orders import BlockedSecret, InvoiceAddress, Order,
 from boxoffice.kernel.orders.drafts import InvoiceAddressDraft
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
-from boxoffice.kernel.orders.placement import clock_utc, name_parts
+from boxoffice.kernel.orders.placement import clock_utc, format_name, name_parts
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -144,7 +144,8 @@ def _problems(kernel: Kernel, session: Session, order: Order, sent: dict[str, An
 
 def _address_problems(address: InvoiceAddressDraft) -> dict[str, list[str]]:
     problems: dict[str, list[str]] = {}
-    if address.name is not None and address.name_parts:
+    # A representation read from the API carries both; that is fine as long as they agree.
+    if address.name is not None and address.name_parts and address.name != format_name(address.name_parts):
         problems["name"] = ["Do not specify name if you specified name_parts."]
     if address.country and len(address.country) != 2:
         problems["country"] = [f'"{address.country}" is not a valid choice.']

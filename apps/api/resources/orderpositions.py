@@ -17,9 +17,10 @@ from boxoffice.apps.api.order_shape import OrderShaper, PositionOut, PrintLogOut
 from boxoffice.apps.api.resources.orders import (
     LIST_RESOURCE,
     WRITE_PERMISSION,
+    event_ids,
     int_list_param,
+    list_last_modified,
     name_matches,
-    organizer_last_modified,
     page_generated,
     require_read,
     shaper,
@@ -169,7 +170,7 @@ async def list_positions(
         page_generated(call)
         target = call.event(organizer, event)
         require_read(call)
-        call.last_modified(target, LIST_RESOURCE)
+        list_last_modified(call, event_ids(call, target.organizer_id, target.id))
         statement = positions_with_orders().where(Order.event_id == target.id)
         return _page_of_positions(call, statement, shaper(call, target))
 
@@ -184,8 +185,7 @@ async def list_organizer_positions(request: Request, organizer: FromPath[str]) -
         page_generated(call)
         owner = call.organizer(organizer)
         require_read(call)
-        event_ids = None if call.principal.all_events else sorted(call.principal.event_ids)
-        organizer_last_modified(call, event_ids, owner.id)
+        list_last_modified(call, event_ids(call, owner.id))
         statement = visible_events(call, positions_with_orders().join(Event, Event.id == Order.event_id), owner.id)
         return _page_of_positions(call, statement, shaper(call, None, organizer_wide=True, with_event=True))
 

@@ -10,7 +10,7 @@ from litestar import Request, Response, get
 from litestar.params import FromPath
 from sqlalchemy import select
 
-from boxoffice.apps.api.resources.orders import LIST_RESOURCE, page_generated, require_read
+from boxoffice.apps.api.resources.orders import event_ids, list_last_modified, page_generated, require_read
 from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, parse_datetime_param
 from boxoffice.kernel.models.orders import BlockedSecret, RevokedSecret
 
@@ -41,7 +41,12 @@ async def list_revoked_secrets(
         page_generated(call)
         target = call.event(organizer, event)
         require_read(call)
-        call.last_modified(target, LIST_RESOURCE)
+        list_last_modified(
+            call,
+            event_ids(call, target.organizer_id, target.id),
+            stamp=RevokedSecret.created,
+            event_column=RevokedSecret.event_id,
+        )
         statement = select(RevokedSecret).where(RevokedSecret.event_id == target.id)
         if (since := parse_datetime_param(call.query, "created_since")) is not None:
             statement = statement.where(RevokedSecret.created >= since)
@@ -66,7 +71,12 @@ async def list_blocked_secrets(
         page_generated(call)
         target = call.event(organizer, event)
         require_read(call)
-        call.last_modified(target, LIST_RESOURCE)
+        list_last_modified(
+            call,
+            event_ids(call, target.organizer_id, target.id),
+            stamp=BlockedSecret.updated,
+            event_column=BlockedSecret.event_id,
+        )
         statement = select(BlockedSecret).where(BlockedSecret.event_id == target.id)
         if (since := parse_datetime_param(call.query, "updated_since")) is not None:
             statement = statement.where(BlockedSecret.updated >= since)

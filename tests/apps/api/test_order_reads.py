@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -222,8 +222,18 @@ def test_list_sends_page_generated_and_answers_conditional_requests(api, shop):
     generated = datetime.fromisoformat(response.headers["X-Page-Generated"].replace("Z", "+00:00"))
     assert before <= generated <= datetime.now(UTC)
     last_modified = response.headers["Last-Modified"]
-    assert api.get(ORDERS, headers={"If-Modified-Since": last_modified}).status_code == 304
-    assert api.get(ORDERS, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+    for path in (ORDERS, POSITIONS, ORG_ORDERS, ORG_POSITIONS):
+        assert api.get(path, headers={"If-Modified-Since": last_modified}).status_code == 304, path
+        assert api.get(path, headers={"If-Modified-Since": "Mon, 01 Jan 2001 00:00:00 GMT"}).status_code == 200
+    # Any order changing later makes the lists new again.
+    with api.kernel.db.session() as session:
+        order = session.scalar(select(Order).where(Order.code == shop.code("dora")))
+        order.last_modified = order.last_modified + timedelta(seconds=5)
+    for path in (ORDERS, POSITIONS, ORG_ORDERS, ORG_POSITIONS):
+        fresh = api.get(path, headers={"If-Modified-Since": last_modified})
+        assert fresh.status_code == 200 and fresh.headers["Last-Modified"] != last_modified, path
+    other = api.get("/api/v1/organizers/demo/events/other/orders/", headers={"If-Modified-Since": last_modified})
+    assert other.status_code == 304
 
 
 def test_pagination_and_ordering(api, shop):
