@@ -11,7 +11,7 @@ raises :class:`~boxoffice.kernel.orders.errors.OrderError`; nothing has been com
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.kernel import clock
@@ -44,13 +44,27 @@ from boxoffice.kernel.models.orders import (
 from boxoffice.kernel.models.questions import CHOICE_TYPES, question_items
 from boxoffice.kernel.models.subevents import SubEvent, SubEventItem, SubEventItemVariation
 from boxoffice.kernel.models.taxes import TaxRule
-from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import codes, quotas
-from boxoffice.kernel.orders.answers import AnswerProblem, load_questions, normalise_answer
+from boxoffice.kernel.orders.answers import COUNTRIES, AnswerProblem, is_empty, load_questions, normalise_answer
 from boxoffice.kernel.orders.drafts import AnswerDraft
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
-from boxoffice.kernel.orders.placement import clock_utc, format_name, name_parts, payment_deadline
+from boxoffice.kernel.orders.lifecycle import lock_wait, release_vouchers
+from boxoffice.kernel.orders.payments import lock_order, paid_amount
+from boxoffice.kernel.orders.placement import (
+    FEE_WIDTHS,
+    NAME_WIDTH,
+    POSITION_WIDTHS,
+    STATE,
+    STATE_COUNTRIES,
+    clock_utc,
+    dynamic_validity,
+    event_zone,
+    format_name,
+    name_parts,
+    payment_deadline,
+    valid_email,
+)
 from boxoffice.kernel.orders.pricing import (
     HUNDRED,
     ZERO,
@@ -78,13 +92,12 @@ ACTION = "boxoffice.event.order.changed"
 # Numeric(13, 2) holds eleven digits before the decimal point.
 MAX_MONEY = Decimal("99999999999.99")
 MAX_ID = 2**31 - 1
-# Money that has arrived (payments) and money that is on its way back or gone (refunds).
-PAID_PAYMENT_STATES = ("confirmed", "refunded")
-COUNTED_REFUND_STATES = ("created", "transit", "done")
 # The internal payment method that moves money between two orders of one buyer (used when splitting).
 OFFSETTING_PROVIDER = "offsetting"
 
 NOT_FOUND = 'Invalid pk "{}" - object does not exist.'
+STATES_ONLY = "States are only used for addresses in AU, BR, CA, CN, MY, MX and US."
+CONTACT_FIELDS = ("attendee_email", "company", "street", "zipcode", "city", "country", "state")
 NO_SEATING = "The event has no seating plan."
 ALREADY_CHANGED = "This position is already part of another change in this request."
 
@@ -300,6 +313,9 @@ class _Create:
     parent: OrderPosition | None
     answers: list[tuple[int, str, list[int]]]
     item_path: Path
+    contact: dict[str, Any]
+    valid_from: datetime | None
+    valid_until: datetime | None
 
 
 @dataclass
@@ -420,40 +436,42 @@ class OrderChange:
     # --- committing ------------------------------------------------------------------------------------------
 
     def commit(self, *, send_email: bool = False, reissue_invoice: bool = True) -> ChangeOutcome:
-        """Check and apply every collected operation; raise :class:`OrderError` (nothing applied) otherwise.
+        """Check and apply every collected operation; raise :class:`OrderError` (nothing applied) otherwise, or
+        :class:`~boxoffice.kernel.orders.errors.LockTimeout` when the order or a quota stayed locked too long.
 
         ``send_email`` and ``reissue_invoice`` are recorded in the audit log; there is no mail service and there
         are no invoices yet, so nothing is sent or issued.
         """
+        with lock_wait(self.session):
+            return self._commit(send_email=send_email, reissue_invoice=reissue_invoice)
+
+    def _commit(self, *, send_email: bool, reissue_invoice: bool) -> ChangeOutcome:
         order = self._lock()
         if order.status == STATUS_CANCELED:
             raise OrderError("A canceled order cannot be changed.")
         if self.empty:
             return ChangeOutcome(order)
         plan = self._check(order)
-        holds_quota = order.status in QUOTA_HOLDING_STATUSES
+        status_before = order.status
+        holds_quota = status_before in QUOTA_HOLDING_STATUSES
         quota_ids = self._precheck_quotas(order, plan) if self.check_quotas and holds_quota else []
 
         now = clock.now()
         log: list[tuple[Order, str, dict[str, Any]]] = []
         outcome = ChangeOutcome(order)
         self._apply_patches(order, plan, log)
-        released_vouchers = self._apply_cancels(order, plan, log)
+        self._apply_cancels(order, plan, log, holds_quota=holds_quota)
         outcome.created = self._apply_creates(order, plan, log)
         self._apply_fees(order, plan, log)
         if self._tax_mode is not None:
             self._apply_tax_recalculation(order)
             log.append((order, "recalculate_taxes", {"mode": self._tax_mode}))
-
-        paid = _paid_amount(order)
-        status_before = order.status
         if plan.splits:
-            outcome.split_order = self._split(order, plan, paid, now, log)
-            paid -= _transferred(outcome.split_order)
+            outcome.split_order = self._split(order, plan, now, log)
         order.total = _total(order)
         if order.total < 0:
             raise OrderError("The order total would be negative.")
-        self._settle_status(order, paid, now, log)
+        self._settle_status(order, now, log)
         order.last_modified = now
 
         self.session.flush()
@@ -461,8 +479,6 @@ class OrderChange:
             _reverse_moved(self.session, order, [p.id for p in outcome.split_order.positions], now)
             record_transactions(self.session, outcome.split_order, when=now, fresh=True)
         record_transactions(self.session, order, when=now)
-        if status_before in QUOTA_HOLDING_STATUSES:
-            _release_vouchers(self.session, released_vouchers)
         if quota_ids:
             try:
                 quotas.verify(self.session, quota_ids)
@@ -473,7 +489,7 @@ class OrderChange:
             # No mail service exists yet: the request is recorded, nothing is sent.
             logger.info("order %s changed; an email to the buyer was requested but cannot be sent", order.code)
         for target, action, data in log:
-            data = {**data, "send_email": send_email, "reissue_invoice": reissue_invoice}
+            data = {"code": target.code, **data, "send_email": send_email, "reissue_invoice": reissue_invoice}
             self.kernel.log_action(self.session, target, f"{ACTION}.{action}", actor=self.actor, data=data)
         hooks = self.kernel.plugins.for_event(order.event)
         hooks.order_changed(event=order.event, order=order, session=self.session)
@@ -484,29 +500,21 @@ class OrderChange:
         return outcome
 
     def _lock(self) -> Order:
-        """Lock the order row (concurrent changes of one order take turns) and read its contents afresh."""
-        locked = self.session.scalar(
-            select(Order)
-            .where(Order.id == self.order.id)
-            .with_for_update(of=Order)
-            .execution_options(populate_existing=True)
-        )
-        if locked is None:
-            raise OrderError("The order does not exist any more.")
+        """Lock the order row (concurrent changes of one order take turns) and read its contents afresh: rows
+        loaded before the lock may be stale."""
+        order = lock_order(self.session, self.order)
         self.session.scalars(
             select(Order)
-            .where(Order.id == locked.id)
+            .where(Order.id == order.id)
             .options(
                 selectinload(Order.positions).selectinload(OrderPosition.answers),
                 selectinload(Order.fees),
-                selectinload(Order.payments),
-                selectinload(Order.refunds),
                 selectinload(Order.invoice_address),
             )
             .execution_options(populate_existing=True)
         ).all()
-        self.order = locked
-        return locked
+        self.order = order
+        return order
 
     # --- checking --------------------------------------------------------------------------------------------
 
@@ -665,7 +673,7 @@ class OrderChange:
         for name in ("valid_from", "valid_until"):
             value = getattr(body, name)
             if _given(value):
-                validity[name] = clock_utc(value) if value is not None else None
+                validity[name] = self._utc(value, (*at, name)) if value is not None else None
         valid_from = validity.get("valid_from", position.valid_from)
         valid_until = validity.get("valid_until", position.valid_until)
         if validity and valid_from is not None and valid_until is not None and valid_from > valid_until:
@@ -696,40 +704,18 @@ class OrderChange:
             values["attendee_name_parts"] = name_parts(None, body.attendee_name_parts or None)  # type: ignore[arg-type]
         elif _given(body.attendee_name):
             values["attendee_name_parts"] = name_parts(body.attendee_name, None)  # type: ignore[arg-type]
-        if "attendee_name_parts" in values:
-            for part in values["attendee_name_parts"].values():
-                if not isinstance(part, str) or len(part) > 255:
-                    self.problems.add((*at, "attendee_name_parts"), "Name parts are texts of at most 255 characters.")
-                    break
-        contact = {
-            "attendee_email": 254,
-            "company": 255,
-            "street": 10_000,
-            "zipcode": 30,
-            "city": 255,
-            "country": 2,
-            "state": 255,
-        }
-        for name, limit in contact.items():
+        for name in CONTACT_FIELDS:
             value = getattr(body, name)
-            if not _given(value):
-                continue
-            if value is not None and len(value) > limit:
-                self.problems.add((*at, name), f"Ensure this field has no more than {limit} characters.")
-                continue
-            values[name] = value
-        email = values.get("attendee_email")
-        if email and "@" not in email:
-            self.problems.add((*at, "attendee_email"), "Enter a valid email address.")
-        if values.get("country"):
-            values["country"] = values["country"].upper()
-            if len(values["country"]) != 2 or not values["country"].isalpha():
-                self.problems.add((*at, "country"), f'"{values["country"]}" is not a valid choice.')
+            if _given(value):
+                values[name] = value
+        self._check_contact(values, at, position.country)
         if _given(body.secret):
             secret = body.secret
             assert isinstance(secret, str)
-            if not secret or len(secret) > 255:
-                self.problems.add((*at, "secret"), "A secret has between 1 and 255 characters.")
+            if not secret or len(secret) > POSITION_WIDTHS["secret"]:
+                self.problems.add(
+                    (*at, "secret"), f"A secret has between 1 and {POSITION_WIDTHS['secret']} characters."
+                )
             elif secret != position.secret and self._secret_taken(event, secret, position.id):
                 self.problems.add((*at, "secret"), "This secret is already in use by another ticket.")
             else:
@@ -756,13 +742,8 @@ class OrderChange:
             self.problems.add(
                 (*at, "attendee_name"), "Do not specify attendee_name if you specified attendee_name_parts."
             )
-        if draft.attendee_email and "@" not in draft.attendee_email:
-            self.problems.add((*at, "attendee_email"), "Enter a valid email address.")
-        limits = {"attendee_email": 254, "company": 255, "zipcode": 30, "city": 255, "country": 2, "state": 255}
-        for name, limit in limits.items():
-            value = getattr(draft, name)
-            if value is not None and len(value) > limit:
-                self.problems.add((*at, name), f"Ensure this field has no more than {limit} characters.")
+        contact = {name: getattr(draft, name) for name in CONTACT_FIELDS}
+        self._check_contact(contact, at, None)
         parent = None
         if draft.addon_to is not None:
             parent = by_positionid.get(draft.addon_to)
@@ -772,10 +753,12 @@ class OrderChange:
                 self.problems.add((*at, "addon_to"), "An add-on cannot belong to another add-on.")
             elif parent.id in canceled or parent.id in split_ids:
                 self.problems.add((*at, "addon_to"), "The parent position is canceled or split off in this request.")
-        valid_from = clock_utc(draft.valid_from) if draft.valid_from else None
-        valid_until = clock_utc(draft.valid_until) if draft.valid_until else None
+        valid_from = self._utc(draft.valid_from, (*at, "valid_from")) if draft.valid_from else None
+        valid_until = self._utc(draft.valid_until, (*at, "valid_until")) if draft.valid_until else None
         if valid_from and valid_until and valid_from > valid_until:
             self.problems.add((*at, "valid_until"), "The end of validity must not be before its start.")
+        if draft.valid_from is None and draft.valid_until is None and product is not None:
+            valid_from, valid_until = self._product_validity(event, product.item, at)
         answers = self._answers(event, draft.item, draft.answers, (*at, "answers"))
         taxed = None
         if product is not None:
@@ -789,16 +772,63 @@ class OrderChange:
                 taxed = taxed_catalog_price(self._catalog_price(product), rule, address)
         if self.problems.count != problems_before or product is None or taxed is None:
             return None
-        return _Create(draft, product, taxed, parent, answers, (*at, "item"))
+        return _Create(draft, product, taxed, parent, answers, (*at, "item"), contact, valid_from, valid_until)
+
+    def _check_contact(self, values: dict[str, Any], at: Path, country_now: str | None) -> None:
+        """Check the attendee's contact fields in ``values`` (those present) and normalise country and state."""
+        for name in CONTACT_FIELDS:
+            width = POSITION_WIDTHS.get(name)
+            value = values.get(name)
+            if width is not None and isinstance(value, str) and len(value) > width:
+                self.problems.add((*at, name), f"Ensure this field has no more than {width} characters.")
+        email = values.get("attendee_email")
+        if email and not valid_email(email):
+            self.problems.add((*at, "attendee_email"), "Enter a valid email address.")
+        if values.get("country"):
+            values["country"] = values["country"].upper()
+            if values["country"] not in COUNTRIES:
+                self.problems.add((*at, "country"), f'"{values["country"]}" is not a valid choice.')
+                return
+        state = values.get("state")
+        if state:
+            country = (values.get("country", country_now) or "").upper()
+            code = state.upper().removeprefix(f"{country}-")
+            if country not in STATE_COUNTRIES:
+                self.problems.add(
+                    (*at, "state"), "States are only used for addresses in AU, BR, CA, CN, MY, MX and US."
+                )
+            elif not STATE.match(code):
+                self.problems.add((*at, "state"), f'"{state}" is not a valid choice.')
+            else:
+                values["state"] = code
+
+    def _product_validity(self, event: Event, item: Item, at: Path) -> tuple[datetime | None, datetime | None]:
+        """The validity a new ticket gets from its product when the request sets none."""
+        if item.validity_mode == "fixed":
+            return item.validity_fixed_from, item.validity_fixed_until
+        if item.validity_mode != "dynamic":
+            return None, None
+        start = clock.now()
+        try:
+            return start, dynamic_validity(event, item, start)
+        except (OverflowError, ValueError):
+            self.problems.add((*at, "valid_until"), "The product's validity period cannot be computed.")
+            return None, None
+
+    def _utc(self, value: datetime, at: Path) -> datetime | None:
+        try:
+            return clock_utc(value)
+        except (OverflowError, ValueError):
+            self.problems.add(at, "Datetime is out of the supported range.")
+            return None
 
     def _check_new_fee(self, event: Event, address: InvoiceAddress | None, fee: NewFee, at: Path) -> Taxed | None:
         problems_before = self.problems.count
         if fee.fee_type not in FEE_TYPES:
             self.problems.add((*at, "fee_type"), f'"{fee.fee_type}" is not a valid choice.')
-        if len(fee.description) > 190:
-            self.problems.add((*at, "description"), "Ensure this field has no more than 190 characters.")
-        if len(fee.internal_type) > 255:
-            self.problems.add((*at, "internal_type"), "Ensure this field has no more than 255 characters.")
+        for name, width in FEE_WIDTHS.items():
+            if len(getattr(fee, name)) > width:
+                self.problems.add((*at, name), f"Ensure this field has no more than {width} characters.")
         value = self._money(fee.value, (*at, "value"), allow_negative=True)
         rule = None
         if fee.tax_rule is not None:
@@ -894,10 +924,10 @@ class OrderChange:
                 self.problems.add((*at, number, "question"), "This question is answered more than once.")
                 continue
             seen.add(question.id)
-            if not (draft.answer or "").strip() and not draft.options:
+            if is_empty(draft):
                 continue
             try:
-                text, options = normalise_answer(question, draft)
+                text, options = normalise_answer(question, draft, zone=event_zone(event))
             except AnswerProblem as problem:
                 name = "options" if question.type in CHOICE_TYPES else "answer"
                 self.problems.add((*at, number, name), str(problem))
@@ -1019,7 +1049,9 @@ class OrderChange:
                 for name, value in details.values.items():
                     setattr(position, name, value)
                 if "attendee_name_parts" in details.values:
-                    position.attendee_name_cached = (format_name(position.attendee_name_parts) or "")[:255] or None
+                    position.attendee_name_cached = (format_name(position.attendee_name_parts) or "")[
+                        :NAME_WIDTH
+                    ] or None
                 if details.answers is not None:
                     for answer in list(position.answers):
                         self.session.delete(answer)
@@ -1030,18 +1062,19 @@ class OrderChange:
                 changed = sorted(details.values) + (["answers"] if details.answers is not None else [])
                 log.append((order, "position_details", {**base, "fields": changed}))
 
-    def _apply_cancels(self, order: Order, plan: _Plan, log: list[tuple[Order, str, dict[str, Any]]]) -> Counter[int]:
-        """Cancel positions (add-ons with their parent); return the voucher uses they give back."""
-        released: Counter[int] = Counter()
-        for position in [*plan.cancels, *plan.cascaded]:
+    def _apply_cancels(
+        self, order: Order, plan: _Plan, log: list[tuple[Order, str, dict[str, Any]]], *, holds_quota: bool
+    ) -> None:
+        """Cancel positions (add-ons with their parent); in a quota-holding order their voucher uses go back."""
+        canceled = [*plan.cancels, *plan.cascaded]
+        if holds_quota:
+            release_vouchers(self.session, canceled)
+        for position in canceled:
             position.canceled = True
-            if position.voucher_id is not None:
-                released[position.voucher_id] += 1
             data = {"position": position.id, "positionid": position.positionid, "price": str(position.price)}
             if position in plan.cascaded:
                 data["addon_of"] = position.addon_to_id
             log.append((order, "cancel", data))
-        return released
 
     def _apply_creates(
         self, order: Order, plan: _Plan, log: list[tuple[Order, str, dict[str, Any]]]
@@ -1059,19 +1092,13 @@ class OrderChange:
                 variation_id=created.product.variation.id if created.product.variation else None,
                 subevent_id=created.product.subevent_id,
                 attendee_name_parts=parts,
-                attendee_name_cached=(format_name(parts) or "")[:255] or None,
-                attendee_email=draft.attendee_email,
-                company=draft.company,
-                street=draft.street,
-                zipcode=draft.zipcode,
-                city=draft.city,
-                country=draft.country.upper() if draft.country else draft.country,
-                state=draft.state,
+                attendee_name_cached=_cached_name(parts),
+                **created.contact,
                 secret=codes.ticket_secret(self.kernel.config.ticket_secret_length),
                 web_secret=codes.web_secret(),
                 pseudonymization_id=codes.pseudonymization_id(),
-                valid_from=clock_utc(draft.valid_from) if draft.valid_from else None,
-                valid_until=clock_utc(draft.valid_until) if draft.valid_until else None,
+                valid_from=created.valid_from,
+                valid_until=created.valid_until,
                 addon_to_id=created.parent.id if created.parent is not None else None,
                 answers=[
                     QuestionAnswer(question_id=question_id, answer=text, option_ids=options)
@@ -1161,9 +1188,7 @@ class OrderChange:
                     Taxed(line.price, line.tax_value, line.tax_rate, line.target.tax_code, line.target.tax_rule_id),
                 )
 
-    def _split(
-        self, order: Order, plan: _Plan, paid: Decimal, now: datetime, log: list[tuple[Order, str, dict[str, Any]]]
-    ) -> Order:
+    def _split(self, order: Order, plan: _Plan, now: datetime, log: list[tuple[Order, str, dict[str, Any]]]) -> Order:
         """Move the positions to split off (with all their add-ons) into a new order for the same buyer.
 
         Fees stay with the original order. Money the original order has received beyond what it still costs is
@@ -1176,7 +1201,7 @@ class OrderChange:
         moved_total = sum((Decimal(p.price) for p in moving if not p.canceled), ZERO)
         remaining_total = sum((Decimal(p.price) for p in order.live_positions if p.id not in moving_ids), ZERO)
         remaining_total += sum((Decimal(fee.value) for fee in order.live_fees), ZERO)
-        transfer = max(ZERO, min(moved_total, paid - remaining_total))
+        transfer = max(ZERO, min(moved_total, paid_amount(order) - remaining_total))
         if order.status == STATUS_PAID:
             status = STATUS_PAID if transfer >= moved_total else STATUS_PENDING
         elif order.status == STATUS_PENDING:
@@ -1262,11 +1287,10 @@ class OrderChange:
         log.append((split, "split_from", {"original_order": order.code, "positions": moved}))
         return split
 
-    def _settle_status(
-        self, order: Order, paid: Decimal, now: datetime, log: list[tuple[Order, str, dict[str, Any]]]
-    ) -> None:
+    def _settle_status(self, order: Order, now: datetime, log: list[tuple[Order, str, dict[str, Any]]]) -> None:
         """A paid order that now costs more than it received becomes pending again (with a payment deadline
         from now on); a pending order whose payments now cover it becomes paid."""
+        paid = paid_amount(order)
         old = order.status
         if order.status == STATUS_PAID and paid < order.total:
             order.status = STATUS_PENDING
@@ -1347,6 +1371,11 @@ def _at(path: Path, message: str) -> dict[str, Any]:
     return problems.tree
 
 
+def _cached_name(parts: dict[str, str]) -> str | None:
+    """The display name kept for search and sorting (cut to its column's width)."""
+    return (format_name(parts) or "")[:NAME_WIDTH] or None
+
+
 def _key(position: OrderPosition) -> quotas.ProductKey:
     return (position.item_id, position.variation_id, position.subevent_id)
 
@@ -1374,17 +1403,6 @@ def _price_facts(position: OrderPosition) -> dict[str, Any]:
 def _total(order: Order) -> Decimal:
     positions = sum((Decimal(p.price) for p in order.live_positions), ZERO)
     return positions + sum((Decimal(fee.value) for fee in order.live_fees), ZERO)
-
-
-def _paid_amount(order: Order) -> Decimal:
-    """What the order has received and kept: confirmed payments less refunds made or under way."""
-    received = sum((Decimal(p.amount) for p in order.payments if p.state in PAID_PAYMENT_STATES), ZERO)
-    returned = sum((Decimal(r.amount) for r in order.refunds if r.state in COUNTED_REFUND_STATES), ZERO)
-    return received - returned
-
-
-def _transferred(split: Order) -> Decimal:
-    return sum((Decimal(p.amount) for p in split.payments if p.provider == OFFSETTING_PROVIDER), ZERO)
 
 
 def _next_positionid(session: Session, order: Order) -> int:
@@ -1447,18 +1465,3 @@ def _reverse_moved(session: Session, order: Order, position_ids: Iterable[int], 
                 internal_type=None,
             )
         )
-
-
-def _release_vouchers(session: Session, uses: Counter[int]) -> None:
-    """Give canceled positions' voucher uses back (in id order, like redeeming, so locks never cross)."""
-    for voucher_id in sorted(uses):
-        number = uses[voucher_id]
-        session.execute(
-            update(Voucher)
-            .where(Voucher.id == voucher_id)
-            .values(redeemed=case((Voucher.redeemed >= number, Voucher.redeemed - number), else_=0))
-            .execution_options(synchronize_session=False)
-        )
-        voucher = session.get(Voucher, voucher_id)
-        if voucher is not None:
-            session.expire(voucher, ["redeemed"])
