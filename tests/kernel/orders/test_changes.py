@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -99,6 +100,7 @@ def shop(make_kernel, recorder: Recorder) -> dict[str, Any]:
             "reduced": reduced.id,
             "tickets": tickets.id,
             "shirts": shirts.id,
+            "workshops": workshops.id,
             "question": question.id,
             "voucher": voucher.id,
         }
@@ -626,3 +628,46 @@ def test_new_positions_continue_after_numbers_taken_by_split_positions(shop):
     assert [p["positionid"] for p in snapshot(shop, code)["positions"]] == [1, 3]
     with shop["kernel"].db.session() as session:
         assert session.scalar(select(func.count()).select_from(OrderPosition)) == 3
+
+
+# --- concurrency ---------------------------------------------------------------------------------------------
+
+
+def _race(jobs: list[Any]) -> list[object]:
+    """Run the callables from one thread each, all released at once; their results or exceptions."""
+    barrier = threading.Barrier(len(jobs))
+    outcomes: list[object] = [None] * len(jobs)
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            outcomes[index] = jobs[index]()
+        except Exception as problem:
+            outcomes[index] = problem
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(len(jobs))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return outcomes
+
+
+def test_concurrent_changes_of_one_order_take_turns(shop):
+    code = place(shop, [{"item": shop["ticket"]}])
+    jobs = [lambda: change(shop, code, create_positions=[{"item": shop["ticket"], "price": "1.00"}]) for _ in range(6)]
+    outcomes = _race(jobs)
+    assert all(isinstance(outcome, ChangeOutcome) for outcome in outcomes), outcomes
+    after = snapshot(shop, code)
+    assert [p["positionid"] for p in after["positions"]] == [1, 2, 3, 4, 5, 6, 7]
+    assert after["total"] == Decimal("41.00") == ledger_sum(after)
+
+
+def test_concurrent_changes_fill_a_quota_exactly(shop):
+    set_quota(shop, "workshops", 3)
+    codes = [place(shop, [{"item": shop["ticket"]}]) for _ in range(8)]
+    jobs = [lambda code=code: change(shop, code, create_positions=[{"item": shop["workshop"]}]) for code in codes]
+    outcomes = _race(jobs)
+    assert sum(isinstance(outcome, ChangeOutcome) for outcome in outcomes) == 3, outcomes
+    assert sum(isinstance(outcome, OrderError) for outcome in outcomes) == 5, outcomes
+    assert quota_used(shop, "workshops") == 3
