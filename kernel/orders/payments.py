@@ -29,8 +29,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 
 from boxoffice.hookspecs.providers import PaymentException, PaymentProvider
 from boxoffice.kernel import clock
@@ -97,13 +98,30 @@ def refundable_amount(payment: OrderPayment) -> Decimal:
 
 
 def lock_order(session: Session, order: Order) -> Order:
-    """Take the order's row lock (PostgreSQL) and reload its status, so two payments confirmed at once cannot both
-    see it unpaid, and two new payments or refunds cannot take the same local id. A no-op lock on SQLite, where
-    the writing transaction already excludes others."""
+    """Take the order's row lock and reload the order with its payments and refunds as committed by whoever held
+    the lock before, so two payments confirmed at once cannot both see the order unpaid, and two new payments or
+    refunds cannot take the same local id.
+
+    PostgreSQL locks the row (``SELECT … FOR UPDATE``). SQLite has no row locks, so the row is written instead:
+    that takes the database's write lock, which serialises writers for the rest of the transaction.
+    """
     session.flush()
-    session.execute(
-        select(Order.id).where(Order.id == order.id).with_for_update().execution_options(populate_existing=True)
-    )
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(
+            update(Order)
+            .where(Order.id == order.id)
+            .values(last_modified=Order.last_modified)
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    # Rows loaded before the lock may be stale: have the reload below overwrite them.
+    state = inspect(order)
+    for name in ("payments", "refunds"):
+        loaded = state.attrs[name].loaded_value
+        if loaded is not NO_VALUE:
+            for row in loaded:
+                session.expire(row)
     session.refresh(order, ["status", "total", "require_approval", "payments", "refunds"])
     return order
 

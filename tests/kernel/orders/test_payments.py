@@ -3,6 +3,7 @@ expired orders retaking quota and vouchers, refunds through a provider, and the 
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -517,3 +518,33 @@ def test_ledger_balances_with_the_order_total_through_its_life(shop):
         rows = session.scalar(select(func.count()).select_from(Transaction))
     # Placed (+1), expired (-1), paid again (+1), canceled (-1): every change is a row, nothing is rewritten.
     assert rows == 4
+
+
+def test_payments_confirmed_at_the_same_time_pay_the_order_once(shop):
+    """Two halves confirmed concurrently: whichever confirms second must see the first and mark the order paid."""
+    code = shop.place()
+    with shop.kernel.db.session() as session:
+        order = shop.order(session, code)
+        for _ in range(2):
+            payments.create_payment(session, order, provider="manual", amount=Decimal("17.50"))
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def confirm(local_id: int) -> None:
+        try:
+            with shop.kernel.db.session() as session:
+                payment = shop.payment(session, code, local_id)
+                assert [p.state for p in payment.order.payments] == ["created", "created"]
+                barrier.wait(5)
+                payments.confirm_payment(shop.kernel, session, payment, actor=ACTOR)
+        except BaseException as error:  # reported by the main thread
+            errors.append(error)
+
+    workers = [threading.Thread(target=confirm, args=(local_id,)) for local_id in (1, 2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    assert errors == []
+    assert shop.status(code) == "p"
+    assert shop.recorder.calls == [("paid", code)]
