@@ -14,8 +14,9 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.base import NO_VALUE
 
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
@@ -23,6 +24,8 @@ from boxoffice.kernel.models.orders import BlockedSecret, InvoiceAddress, Order,
 from boxoffice.kernel.orders.drafts import InvoiceAddressDraft
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
+from boxoffice.kernel.orders.lifecycle import lock_wait
+from boxoffice.kernel.orders.payments import lock_order
 from boxoffice.kernel.orders.placement import clock_utc, format_name, name_parts
 
 if TYPE_CHECKING:
@@ -203,6 +206,11 @@ def change_order_details(
     errors = _problems(kernel, session, order, sent)
     if errors:
         raise OrderError(errors=errors)
+    _lock(session, order)
+    address = inspect(order).attrs.invoice_address.loaded_value
+    if address is not None and address is not NO_VALUE:
+        session.expire(address)
+    session.refresh(order, [*DETAIL_FIELDS])
     if "email" in sent and not sent["email"]:
         sent["email"] = None
     if "phone" in sent and not sent["phone"]:
@@ -269,6 +277,13 @@ def block_name_problem(name: str) -> str | None:
     return None
 
 
+def _lock(session: Session, order: Order) -> None:
+    """Take the order's row lock like every other change of an order (order first, then its rows), so changes of
+    one order take turns and never wait for each other in opposite order."""
+    with lock_wait(session):
+        lock_order(session, order)
+
+
 def _locked(session: Session, position: OrderPosition) -> OrderPosition:
     """The position re-read under a row lock, so concurrent block changes do not overwrite each other's list."""
     locked = session.scalars(
@@ -304,6 +319,7 @@ def set_block(
     problem = block_name_problem(name)
     if problem is not None:
         raise OrderError.field("name", problem)
+    _lock(session, position.order)
     position = _locked(session, position)
     current = list(position.blocked or [])
     if blocked == (name in current):
@@ -350,6 +366,7 @@ def record_print(
         errors["source"] = [f"Ensure this field has no more than {PRINT_SOURCE_MAX} characters."]
     if errors:
         raise OrderError(errors=errors)
+    _lock(session, position.order)
     log = PrintLog(
         position_id=position.id,
         created=clock.now(),

@@ -3,6 +3,8 @@ list, print logs, and the revoked-secret list."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -316,6 +318,40 @@ def test_blocks_set_by_plugins_stay(api):
     lifted = api.post(f"{POSITIONS}{position['id']}/remove_block/", {"name": "api:sync"})
     assert lifted.json()["blocked"] == ["vendor_plugin"]
     assert blocked_secrets(api)[0]["blocked"] is True
+
+
+def test_concurrent_blocks_are_both_kept(api):
+    position_id = place(api)["positions"][0]["id"]
+    first_done, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def block(name: str, hold: bool) -> None:
+        try:
+            if not hold:
+                first_done.wait(5)
+            with api.kernel.db.session() as session:
+                row = session.get(OrderPosition, position_id)
+                set_block(api.kernel, session, row, name, blocked=True, actor=Actor("token", "1"))
+                if hold:
+                    first_done.set()
+                    # Keep the first transaction open while the second one tries to change the same ticket.
+                    release.wait(5)
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [
+        threading.Thread(target=block, args=("api:first", True)),
+        threading.Thread(target=block, args=("api:second", False)),
+    ]
+    for thread in threads:
+        thread.start()
+    first_done.wait(5)
+    time.sleep(0.3)
+    release.set()
+    for thread in threads:
+        thread.join(10)
+    assert failures == []
+    assert api.get(f"{POSITIONS}{position_id}/").json()["blocked"] == ["api:first", "api:second"]
 
 
 def test_block_requests_need_a_name_write_permission_and_a_live_position(api):
