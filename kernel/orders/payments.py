@@ -215,6 +215,74 @@ def confirm_payment(
     record_transactions(session, order)
 
 
+RECORDABLE_PAYMENT_STATES = ("created", "pending", "confirmed", "canceled", "failed")
+
+
+def record_payment(
+    kernel: Kernel,
+    session: Session,
+    order: Order,
+    *,
+    actor: Actor,
+    provider: str,
+    amount: Decimal,
+    state: str = "created",
+    payment_date: datetime | None = None,
+    info: dict[str, Any] | None = None,
+    send_email: bool = False,
+) -> OrderPayment:
+    """Record a payment made outside the provider's own flow (the provider is not contacted), audit-logged.
+
+    ``state`` is one of :data:`RECORDABLE_PAYMENT_STATES` (``refunded`` only ever follows from refunds) and
+    ``provider`` must be one of the event's. A ``confirmed`` record is created and then confirmed, so it pays the
+    order exactly as a confirmation would — and is refused the same way for an expired order without quota.
+    """
+    problems = _Problems()
+    if state not in RECORDABLE_PAYMENT_STATES:
+        problems.add("state", f'"{state}" is not a valid choice.')
+    amount = Decimal(amount)
+    if not amount.is_finite() or amount < ZERO:
+        problems.add("amount", "Ensure this value is greater than or equal to 0.")
+    if provider_for(kernel, session, order, provider) is None:
+        problems.add("provider", "The given payment provider is not known.")
+    problems.raise_if_any()
+    payment = create_payment(
+        session,
+        order,
+        provider=provider,
+        amount=amount,
+        state="created" if state == "confirmed" else state,
+        info=info,
+        payment_date=payment_date,
+    )
+    kernel.log_action(
+        session,
+        order,
+        "boxoffice.event.order.payment.created",
+        actor=actor,
+        data={"local_id": payment.local_id, "provider": provider, "amount": str(amount), "state": state},
+    )
+    if state == "confirmed":
+        confirm_payment(kernel, session, payment, actor=actor, send_email=send_email)
+    else:
+        record_transactions(session, order)
+    return payment
+
+
+class _Problems:
+    """Field errors collected so that one refusal names every bad field."""
+
+    def __init__(self) -> None:
+        self.errors: dict[str, list[str]] = {}
+
+    def add(self, field: str, message: str) -> None:
+        self.errors.setdefault(field, []).append(message)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise OrderError(errors=dict(self.errors))
+
+
 def _mark_paid(
     kernel: Kernel,
     session: Session,
@@ -423,17 +491,24 @@ def create_refund(
 ) -> OrderRefund:
     """Record a refund that happened (or is happening) outside boxoffice, e.g. cash handed back at the desk.
 
-    Nothing is sent anywhere and the amount is not checked against the payments. A ``done`` refund marks the
+    Nothing is sent anywhere and the amount is not checked against the payments (it must be above zero);
+    ``provider`` must be one of the event's. A ``done`` refund marks the
     payment it belongs to ``refunded`` once that payment is fully refunded. ``mark_canceled`` then cancels the
     order; ``mark_pending`` sets a paid order back to pending when it is no longer covered.
     """
+    problems = _Problems()
     if state not in REFUND_STATES:
-        raise OrderError.field("state", f'"{state}" is not a valid choice.')
+        problems.add("state", f'"{state}" is not a valid choice.')
     if source not in REFUND_SOURCES:
-        raise OrderError.field("source", f'"{source}" is not a valid choice.')
+        problems.add("source", f'"{source}" is not a valid choice.')
     amount = Decimal(amount)
     if not amount.is_finite() or amount <= ZERO:
-        raise OrderError.field("amount", "The refund amount must be more than 0.00.")
+        problems.add("amount", "The refund amount must be more than 0.00.")
+    if payment is not None and payment.order_id != order.id:
+        problems.add("payment", "The payment does not belong to this order.")
+    if provider_for(kernel, session, order, provider) is None:
+        problems.add("provider", "The given payment provider is not known.")
+    problems.raise_if_any()
     if mark_canceled and mark_pending:
         raise OrderError("A refund cannot both cancel the order and set it back to pending.")
     lock_order(session, order)

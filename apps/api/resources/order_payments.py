@@ -14,7 +14,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy import select
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems, friendly, not_found
+from boxoffice.apps.api.errors import ApiError, FieldErrors, friendly, not_found
 from boxoffice.apps.api.order_shape import PaymentOut, RefundOut, refund_out
 from boxoffice.apps.api.resources.orders import BASE, LIST_RESOURCE, WRITE_PERMISSION, load_order, require_read, shaper
 from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, utc
@@ -22,15 +22,12 @@ from boxoffice.hookspecs.providers import PaymentException
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order, OrderPayment, OrderRefund
 from boxoffice.kernel.orders import payments as service
-from boxoffice.kernel.orders.providers import payment_providers
 
 ORDER = BASE + "{code:str}/"
 PAYMENTS = ORDER + "payments/"
 PAYMENT = PAYMENTS + "{local_id:int}/"
 REFUNDS = ORDER + "refunds/"
 REFUND = REFUNDS + "{local_id:int}/"
-# States a payment may be recorded in: "refunded" only ever follows from refunds.
-RECORDABLE_PAYMENT_STATES = ("created", "pending", "confirmed", "canceled", "failed")
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -122,11 +119,6 @@ def payment_out(call: Call, event: Event, order: Order, payment: OrderPayment) -
     return shaper(call, event).payment(order, payment)
 
 
-def known_provider(call: Call, event: Event, identifier: str, problems: Problems) -> None:
-    if identifier not in payment_providers(call.kernel, call.session, event):
-        problems.add("provider", "The given payment provider is not known.")
-
-
 def changed(call: Call, event: Event) -> None:
     call.touch(event, LIST_RESOURCE)
 
@@ -181,33 +173,18 @@ async def create_payment(
         target = call.event(organizer, event, WRITE_PERMISSION)
         data = decode(raw, PaymentIn)
         order = load_order(call, target, code)
-        problems = Problems()
-        if data.state not in RECORDABLE_PAYMENT_STATES:
-            problems.add("state", f'"{data.state}" is not a valid choice.')
-        if not data.amount.is_finite() or data.amount < 0:
-            problems.add("amount", "Ensure this value is greater than or equal to 0.")
-        known_provider(call, target, data.provider, problems)
-        problems.raise_if_any()
-        payment_date = utc(data.payment_date) if data.payment_date is not None else None
-        initial = "created" if data.state == "confirmed" else data.state
-        payment = service.create_payment(
+        payment = service.record_payment(
+            call.kernel,
             call.session,
             order,
+            actor=call.principal.actor,
             provider=data.provider,
             amount=data.amount,
-            state=initial,
+            state=data.state,
+            payment_date=utc(data.payment_date) if data.payment_date is not None else None,
             info=data.info,
-            payment_date=payment_date,
+            send_email=data.send_email,
         )
-        call.log(
-            order,
-            "boxoffice.event.order.payment.created",
-            {"local_id": payment.local_id, "provider": payment.provider, "amount": str(payment.amount)},
-        )
-        if data.state == "confirmed":
-            service.confirm_payment(
-                call.kernel, call.session, payment, actor=call.principal.actor, send_email=data.send_email
-            )
         changed(call, target)
         return payment_out(call, target, order, payment)
 
@@ -345,14 +322,13 @@ async def create_refund(
         target = call.event(organizer, event, WRITE_PERMISSION)
         data = decode(raw, RefundIn)
         order = load_order(call, target, code)
-        problems = Problems()
         payment = None
         if data.payment is not None:
             payment = next((p for p in order.payments if p.local_id == data.payment), None)
             if payment is None:
-                problems.add("payment", f'Invalid payment "{data.payment}" - this order has no such payment.')
-        known_provider(call, target, data.provider, problems)
-        problems.raise_if_any()
+                raise FieldErrors.single(
+                    "payment", f'Invalid payment "{data.payment}" - this order has no such payment.'
+                )
         refund = service.create_refund(
             call.kernel,
             call.session,

@@ -548,3 +548,35 @@ def test_payments_confirmed_at_the_same_time_pay_the_order_once(shop):
     assert errors == []
     assert shop.status(code) == "p"
     assert shop.recorder.calls == [("paid", code)]
+
+
+def test_recording_a_payment_checks_every_field_at_once_and_logs_it(shop):
+    code = shop.place()
+    with pytest.raises(OrderError) as refused, shop.kernel.db.session() as session:
+        payments.record_payment(
+            shop.kernel, session, shop.order(session, code), actor=ACTOR, provider="nope", amount=Decimal(-1), state="x"
+        )
+    assert set(refused.value.body()) == {"state", "amount", "provider"}
+    with shop.kernel.db.session() as session:
+        order = shop.order(session, code)
+        payment = payments.record_payment(
+            shop.kernel, session, order, actor=ACTOR, provider="manual", amount=Decimal(35), state="confirmed"
+        )
+        assert payment.state == "confirmed" and order.status == "p"
+    assert "boxoffice.event.order.payment.created" in actions(shop)
+
+
+def test_a_recorded_refund_must_name_a_payment_of_its_order_and_a_known_provider(shop):
+    mine, other = shop.place(), shop.place()
+    shop.pay(other, "35.00")
+    with pytest.raises(OrderError) as refused, shop.kernel.db.session() as session:
+        payments.create_refund(
+            shop.kernel,
+            session,
+            shop.order(session, mine),
+            actor=ACTOR,
+            amount=Decimal(1),
+            provider="nowhere",
+            payment=shop.payment(session, other, 1),
+        )
+    assert set(refused.value.body()) == {"payment", "provider"}
