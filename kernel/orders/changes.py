@@ -383,7 +383,9 @@ class OrderChange:
         self, position_id: int, body: PositionPatch, *, where: Path = (), body_path: Path | None = None
     ) -> None:
         """Change product, date, price, tax rule or validity (and with a :class:`PositionUpdate` also attendee
-        data, answers and secret) of a live position."""
+        data, answers and secret) of a live position. A body that sets nothing is no operation."""
+        if all(getattr(body, name) is UNSET for name in body.__struct_fields__):
+            return
         self._patches.append(_PatchOp(position_id, body, where, (*where, "body") if body_path is None else body_path))
 
     def cancel_position(self, position_id: int, *, where: Path = ()) -> None:
@@ -422,6 +424,7 @@ class OrderChange:
 
     @property
     def empty(self) -> bool:
+        """Whether no operation has been collected (committing then changes nothing)."""
         return not (
             self._patches
             or self._cancels
@@ -1049,9 +1052,7 @@ class OrderChange:
                 for name, value in details.values.items():
                     setattr(position, name, value)
                 if "attendee_name_parts" in details.values:
-                    position.attendee_name_cached = (format_name(position.attendee_name_parts) or "")[
-                        :NAME_WIDTH
-                    ] or None
+                    position.attendee_name_cached = _cached_name(position.attendee_name_parts)
                 if details.answers is not None:
                     for answer in list(position.answers):
                         self.session.delete(answer)

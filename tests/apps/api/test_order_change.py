@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -176,6 +177,22 @@ def test_create_position_answers_the_position(api, catalog):
     assert api.get(f"{ORDERS}{order['code']}/").json()["total"] == "55.00"
 
 
+def test_create_position_takes_fixed_validity_and_state_from_its_product(api, catalog):
+    with api.kernel.db.session() as session:
+        workshop = session.get(Item, catalog["workshop"])
+        workshop.validity_mode = "fixed"
+        workshop.validity_fixed_from = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
+        workshop.validity_fixed_until = datetime(2031, 5, 1, 18, 0, tzinfo=UTC)
+    order = place(api, catalog, count=1)
+    response = api.post(
+        POSITIONS, {"order": order["code"], "item": catalog["workshop"], "country": "us", "state": "US-NY"}
+    )
+    assert response.status_code == 201, response.text
+    position = response.json()
+    assert (position["valid_from"], position["valid_until"]) == ("2031-05-01T08:00:00Z", "2031-05-01T18:00:00Z")
+    assert (position["country"], position["state"], position["price"]) == ("US", "NY", "12.00")
+
+
 def test_create_position_refusals(api, catalog):
     order = place(api, catalog, count=1)
     unknown = api.post(POSITIONS, {"order": "NOPE", "item": catalog["ticket"]})
@@ -255,8 +272,19 @@ def test_patch_position_refusals(api, catalog):
     assert sold_out.status_code == 400 and "Workshops" in sold_out.json()["detail"]
     assert api.patch(f"{POSITIONS}{second['id']}/?check_quotas=false", {"item": catalog["workshop"]}).status_code == 200
     assert api.patch(f"{POSITIONS}123456/", {"company": "x"}).status_code == 404
+    assert api.patch(url, {"valid_from": "0001-01-01T00:00:00+05:00"}).json() == {
+        "valid_from": ["Datetime is out of the supported range."]
+    }
+    assert api.patch(url, {"country": "XX"}).json() == {"country": ['"XX" is not a valid choice.']}
+    assert api.patch(url, {"country": "DE", "state": "BY"}).json() == {
+        "state": ["States are only used for addresses in AU, BR, CA, CN, MY, MX and US."]
+    }
+    with api.kernel.db.session() as session:
+        logged = session.scalar(select(func.count()).select_from(LogEntry))
     unchanged = api.patch(url, {})
     assert unchanged.status_code == 200 and unchanged.json()["item"] == catalog["workshop"]
+    with api.kernel.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(LogEntry)) == logged
 
 
 def test_positions_of_other_events_are_not_found(api, catalog):
