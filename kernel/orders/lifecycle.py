@@ -135,9 +135,14 @@ def _set_lock_timeout(session: Session, value: str | None) -> None:
     session.execute(text("SELECT set_config('lock_timeout', :value, true)"), {"value": value})
 
 
+# lock_not_available (lock_timeout ran out) and deadlock_detected (PostgreSQL broke a lock cycle by aborting this
+# transaction): either way nothing was changed and the same request can simply be tried again.
+RETRYABLE_SQLSTATES = ("55P03", "40P01")
+
+
 def _lock_wait_ran_out(error: OperationalError) -> bool:
     original = error.orig
-    if getattr(original, "sqlstate", None) == "55P03":  # lock_not_available
+    if getattr(original, "sqlstate", None) in RETRYABLE_SQLSTATES:
         return True
     return "database is locked" in str(original)
 

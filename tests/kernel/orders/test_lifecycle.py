@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import OperationalError
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.kernel import clock
@@ -244,6 +245,26 @@ def test_mark_paid_answers_lock_timeout_when_the_order_stays_locked(world: World
         release.set()
         holder.join()
     assert world.status(code) == "n"
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "message", "retryable"),
+    [
+        ("55P03", "canceling statement due to lock timeout", True),
+        ("40P01", "deadlock detected", True),
+        (None, "database is locked", True),
+        ("57014", "canceling statement due to statement timeout", False),
+    ],
+)
+def test_lock_problems_become_lock_timeouts(world: World, sqlstate: str | None, message: str, retryable: bool) -> None:
+    class DriverError(Exception):
+        sqlstate: str | None = None
+
+    original = DriverError(message)
+    original.sqlstate = sqlstate
+    expected = LockTimeout if retryable else OperationalError
+    with world.kernel.db.session() as session, pytest.raises(expected), lifecycle.lock_wait(session):
+        raise OperationalError("UPDATE quota SET closed = true", {}, original)
 
 
 def test_lock_wait_is_restored_after_a_refusal(world: World) -> None:
