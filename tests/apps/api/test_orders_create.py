@@ -1067,6 +1067,33 @@ def test_paid_orders_need_a_payment_provider(shop):
     assert errors["require_approval"] == ["An order that awaits approval cannot be paid."]
 
 
+def test_payment_providers_from_plugins(shop):
+    paid = shop.created(
+        {
+            "status": "p",
+            "payment_provider": "manual",
+            "payment_date": "2031-01-02T10:00:00Z",
+            "payment_info": {"receipt": "R-7"},
+            "positions": [position(shop)],
+        }
+    )
+    assert (paid["status"], paid["payment_provider"], paid["payment_date"]) == ("p", "manual", "2031-01-02")
+    (payment,) = paid["payments"]
+    assert (payment["state"], payment["amount"], payment["payment_date"], payment["payment_url"]) == (
+        "confirmed",
+        "35.00",
+        "2031-01-02T10:00:00Z",
+        None,
+    )
+    pending = shop.created({"payment_provider": "manual", "positions": [position(shop)]})
+    (payment,) = pending["payments"]
+    assert (pending["status"], payment["state"], payment["payment_date"]) == ("n", "created", None)
+    assert payment["payment_url"].endswith(f"/order/{pending['code']}/{pending['secret']}/pay/1/")
+    with shop.api.kernel.db.session() as session:
+        stored = session.scalar(select(OrderPayment.info).join(Order).where(Order.code == paid["code"]))
+        assert stored == {"receipt": "R-7"}
+
+
 def test_free_orders_are_paid_at_once(shop):
     body = shop.created({"positions": [position(shop, price="0.00")]})
     assert body["status"] == "p" and body["total"] == "0.00"

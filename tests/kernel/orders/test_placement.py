@@ -4,6 +4,8 @@ payment deadlines in the event's time zone, and drafts built in code that never 
 
 from __future__ import annotations
 
+import threading
+import time as clock_time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -11,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import PaymentProvider
@@ -214,6 +216,47 @@ def test_running_out_of_codes_is_a_clear_error(shop, monkeypatch):
     monkeypatch.setattr(codes, "order_code", lambda length: "TAKEN")
     refused = shop.refused()
     assert refused.body() == {"detail": "No free order code was found; try again or configure longer order codes."}
+
+
+def test_a_code_taken_by_a_concurrent_order_is_a_400_not_a_500(shop):
+    """Both orders pass the code check before either commits; the database's unique index decides."""
+    if shop.kernel.db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite serialises writers: the second order sees the first one's code")
+    placed, release = threading.Event(), threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def first() -> None:
+        with shop.kernel.db.session() as session:
+            event = session.get(Event, shop.event_id)
+            draft = OrderDraft(code="RACE", positions=[PositionDraft(item=shop.item_id)])
+            place_order(shop.kernel, session, event, draft, actor=ACTOR)
+            placed.set()
+            release.wait(10)
+
+    def second() -> None:
+        try:
+            shop.place(code="RACE")
+        except OrderError as error:
+            outcome["error"] = error.body()
+
+    holder = threading.Thread(target=first)
+    holder.start()
+    assert placed.wait(10)
+    racer = threading.Thread(target=second)
+    racer.start()
+    try:
+        # Wait until the second order is stuck on the first one's uncommitted code.
+        deadline = clock_time.monotonic() + 10
+        with shop.kernel.db.engine.connect() as watcher:
+            while not watcher.execute(text("SELECT count(*) FROM pg_locks WHERE NOT granted")).scalar():
+                assert clock_time.monotonic() < deadline
+                clock_time.sleep(0.02)
+    finally:
+        release.set()
+        holder.join()
+        racer.join()
+    assert outcome["error"] == {"code": ["This order code is already in use."]}
+    assert shop.orders == 1
 
 
 # --- validity and deadlines ---------------------------------------------------------------------------------------
