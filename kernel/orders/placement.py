@@ -81,6 +81,7 @@ PREVIEW_CODE = "PREVIEW"
 # Random order codes are drawn again when taken; this many misses in a row mean the code space is too small.
 CODE_ATTEMPTS = 25
 FREE_PROVIDER = "free"
+NON_FIELD = "non_field_errors"
 EMAIL = re.compile(r"^[^@\s]+@(localhost|[^@\s.]+(\.[^@\s.]+)+)$")
 # Countries whose addresses carry a state (ISO 3166-2 subdivision without the country prefix, e.g. "NY").
 STATE_COUNTRIES = frozenset({"AU", "BR", "CA", "CN", "MY", "MX", "US"})
@@ -355,6 +356,9 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
     total = sum((line.taxed.gross for line in lines), ZERO) + sum((fee.taxed.gross for fee in fees), ZERO)
     if total < ZERO:
         errors.field("fees", "The order total must not be negative.")
+    elif money_problem(total):
+        # Each amount fits its column, their sum may not (10,000 positions of the largest price).
+        errors.field(NON_FIELD, "The order total is too large.")
 
     status = draft.status or STATUS_PENDING
     require_approval = draft.require_approval
@@ -1126,6 +1130,9 @@ def _resolve_fees(
         value = Decimal(fee.value)
         if fee.treat_value_as_percentage:
             value = round_money(product_total * value / 100)
+            if money_problem(value, negative=True):
+                errors.fee(index, "value", "This percentage of the products' total is too large.")
+                continue
         if fee.split_taxes_like_products and product_total:
             resolved.extend(_split_fee(fee, value, lines))
             continue

@@ -1262,6 +1262,19 @@ def test_bad_position_errors_have_pretix_shape(shop):
     assert errors == {"positions": [{}, {"price": ["Ensure that there are no more than 2 decimal places."]}]}
 
 
+def test_amounts_that_only_overflow_together(shop):
+    largest = "99999999999.99"
+    errors = shop.refused({"positions": [position(shop, price=largest), position(shop, price=largest)]})
+    assert errors == {"non_field_errors": ["The order total is too large."]}
+    errors = shop.refused(
+        {
+            "fees": [{"fee_type": "service", "value": "200", "_treat_value_as_percentage": True}],
+            "positions": [position(shop, price=largest)],
+        }
+    )
+    assert errors == {"fees": [{"value": ["This percentage of the products' total is too large."]}]}
+
+
 def test_empty_and_oversized_orders(shop):
     assert shop.refused({"positions": []}) == {"positions": ["An order cannot be empty."]}
     errors = shop.refused({"positions": [{"item": shop.item}] * 10_001})
