@@ -12,6 +12,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
 
@@ -1253,6 +1255,54 @@ def test_bad_input_is_a_400_and_leaves_nothing(shop, body):
 
     errors = shop.refused(fill(body))
     assert isinstance(errors, dict) and errors
+
+
+ANYTHING = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=40),
+    st.sampled_from(["NaN", "-Infinity", "1e400", "12.345", "-0", "0001-01-01T00:00:00+05:00", "9999-12-31", "DE"]),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=2),
+)
+POSITION_FIELDS = [
+    "item",
+    "variation",
+    "subevent",
+    "price",
+    "attendee_name",
+    "attendee_name_parts",
+    "attendee_email",
+    "country",
+    "state",
+    "voucher",
+    "secret",
+    "positionid",
+    "addon_to",
+    "valid_from",
+    "valid_until",
+    "requested_valid_from",
+    "discount",
+    "answers",
+]
+ORDER_FIELDS = ["code", "status", "email", "phone", "locale", "sales_channel", "payment_provider", "fees", "expires"]
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    positions=st.lists(st.dictionaries(st.sampled_from(POSITION_FIELDS), ANYTHING, max_size=4), max_size=3),
+    header=st.dictionaries(st.sampled_from(ORDER_FIELDS), ANYTHING, max_size=3),
+    with_item=st.booleans(),
+)
+def test_random_bodies_never_break_the_server(shop, positions, header, with_item):
+    body = {**header, "positions": [{"item": shop.item, **fields} if with_item else fields for fields in positions]}
+    before = shop.counts()
+    response = shop.post(body)
+    assert response.status_code in (201, 400), (body, response.text)
+    if response.status_code == 400:
+        assert shop.counts() == before, body
 
 
 def test_bad_position_errors_have_pretix_shape(shop):
