@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
@@ -78,6 +79,8 @@ if TYPE_CHECKING:
 
 MAX_POSITIONS = 10_000
 PREVIEW_CODE = "PREVIEW"
+# _write_positions hands the answers it wrote to _place through the session (one order per unit of work).
+NEW_ANSWERS_KEY = "boxoffice.new_answers"
 # Random order codes are drawn again when taken; this many misses in a row mean the code space is too small.
 CODE_ATTEMPTS = 25
 FREE_PROVIDER = "free"
@@ -439,9 +442,10 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
         for fee in fees
     ]
     session.add_all(fee_rows)
+    payments: list[OrderPayment] = []
     if provider_name is not None:
         paid = status == STATUS_PAID
-        session.add(
+        payments.append(
             OrderPayment(
                 order_id=order.id,
                 local_id=1,
@@ -453,11 +457,23 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
                 info=_payment_info(draft.payment_info),
             )
         )
+        session.add_all(payments)
     session.flush()
     record_transactions(session, order, positions=positions, fees=fee_rows, when=now, fresh=True)
     _redeem_vouchers(session, lines, positions)
-    # The relationships were never filled through the ORM; the next access loads what was written.
-    session.expire(order, ["positions", "fees", "payments", "refunds", "invoice_address"])
+    # The rows were written by foreign key, not through the relationships: fill those in as loaded, so that the
+    # caller (the API answering with the new order) needs no queries to read the order back.
+    set_committed_value(order, "positions", positions)
+    set_committed_value(order, "fees", fee_rows)
+    set_committed_value(order, "payments", payments)
+    set_committed_value(order, "refunds", [])
+    set_committed_value(order, "invoice_address", address)
+    answers_by_position: dict[int, list[QuestionAnswer]] = defaultdict(list)
+    for answer in session.info.pop(NEW_ANSWERS_KEY, []):
+        answers_by_position[answer.orderposition_id].append(answer)
+    for position in positions:
+        set_committed_value(position, "order", order)
+        set_committed_value(position, "answers", answers_by_position.get(position.id, []))
     if notify:
         kernel.log_action(
             session,
@@ -1212,6 +1228,7 @@ def _write_positions(kernel: Kernel, session: Session, order: Order, lines: Sequ
         for question_id, text, options in line.answers
     ]
     session.add_all(answers)
+    session.info[NEW_ANSWERS_KEY] = answers
     return rows
 
 

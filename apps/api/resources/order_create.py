@@ -6,7 +6,7 @@ from litestar import Request, Response, post
 from litestar.params import FromPath, JSONBody
 
 from boxoffice.apps.api.order_shape import OrderOut
-from boxoffice.apps.api.resources.orders import BASE, WRITE_PERMISSION, load_order, shape_order, shaper
+from boxoffice.apps.api.resources.orders import BASE, WRITE_PERMISSION, shape_order, shaper
 from boxoffice.apps.api.toolkit import Call, in_call
 from boxoffice.kernel.orders.drafts import OrderDraft
 from boxoffice.kernel.orders.placement import place_order
@@ -31,7 +31,8 @@ async def create_order(
         # Release the quota locks before building the response. (No list change marker: the order list's
         # Last-Modified comes from the orders' own timestamps, so buyers never queue on one event-wide row.)
         call.session.commit()
-        return shape_order(call, target, load_order(call, target, order.code))
+        # The placed order comes back with its rows attached: no need to read it again.
+        return shape_order(call, target, order)
 
     return await in_call(request, work, status_code=201)
 
