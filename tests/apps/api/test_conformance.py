@@ -215,6 +215,10 @@ PLACEHOLDER_SOURCES = {
     "cart position": ("GET", EVENT_API + "/cartpositions/{id}/"),
 }
 PLACEHOLDER = re.compile(r"^\(Full (?P<resource>[\w ]+?) resource\b")
+# Placeholders that name the wrong resource: the change endpoint works on a whole order (it can cancel, split and
+# create several positions at once) and answers with the order, as its summary says; one position could not
+# represent the result.
+PLACEHOLDER_ERRATA = {("POST", EVENT_API + "/orders/{code}/change/"): "order"}
 
 
 def _resolve_placeholder(endpoint: dict[str, Any], resource: dict[str, Any]) -> Any:
@@ -225,7 +229,10 @@ def _resolve_placeholder(endpoint: dict[str, Any], resource: dict[str, Any]) -> 
         return None
     text = str(body.get("text", ""))
     named = PLACEHOLDER.match(text)
-    source = PLACEHOLDER_SOURCES.get(named.group("resource")) if named else None
+    named_resource = PLACEHOLDER_ERRATA.get((endpoint["method"], endpoint["path"])) or (
+        named.group("resource") if named else None
+    )
+    source = PLACEHOLDER_SOURCES.get(named_resource) if named_resource else None
     full = next(
         (
             (e.get("example_response") or {}).get("body")
