@@ -70,7 +70,7 @@ def not_found() -> ApiError:
 # msgspec's wording → the messages pretix clients know.
 _MESSAGES = [
     (re.compile(r"^Expected `int`"), "A valid integer is required."),
-    (re.compile(r"^Expected `(float|decimal)`"), "A valid number is required."),
+    (re.compile(r"^Expected `(float|decimal)`|^Invalid decimal"), "A valid number is required."),
     (re.compile(r"^Expected `bool`"), "Must be a valid boolean."),
     (re.compile(r"^Expected `str`"), "Not a valid string."),
     (re.compile(r"^Expected `array`"), "Expected a list of items."),

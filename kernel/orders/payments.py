@@ -47,6 +47,7 @@ from boxoffice.kernel.models.orders import (
     OrderPayment,
     OrderRefund,
 )
+from boxoffice.kernel.models.quotas import Quota
 from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import quotas
 from boxoffice.kernel.orders.errors import OrderError
@@ -321,11 +322,12 @@ def retake_capacity(session: Session, order: Order, *, force: bool) -> None:
     has no room left."""
     positions = order.live_positions
     keys: list[quotas.ProductKey] = [(p.item_id, p.variation_id, p.subevent_id) for p in positions]
+    by_product: dict[quotas.ProductKey, list[Quota]] = {}
     if not force and keys:
         by_product = quotas.quotas_by_product(session, order.event_id, keys)
         if any(not by_product.get(key) for key in keys):
             raise OrderError("There is not enough quota available: a product of this order is not on sale anymore.")
-        quotas.verify(session, quotas.demand(keys, by_product))
+    # Vouchers first, quotas last: the lock order every capacity-taking operation uses (no deadlocks with buyers).
     uses = Counter(p.voucher_id for p in positions if p.voucher_id is not None)
     for voucher_id in sorted(uses):
         guarded = update(Voucher).where(Voucher.id == voucher_id)
@@ -339,6 +341,8 @@ def retake_capacity(session: Session, order: Order, *, force: bool) -> None:
         voucher = session.get(Voucher, voucher_id)
         if voucher is not None:
             session.expire(voucher, ["redeemed"])
+    if not force and keys:
+        quotas.verify(session, quotas.demand(keys, by_product))
 
 
 def cancel_payment(kernel: Kernel, session: Session, payment: OrderPayment, *, actor: Actor) -> None:

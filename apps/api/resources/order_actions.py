@@ -8,27 +8,24 @@ checks ``event.orders:write``, calls the service and answers the order as ``GET`
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TypeVar
 
 import msgspec
 from litestar import Request, Response, delete, post
 from litestar.params import FromPath
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, friendly
+from boxoffice.apps.api.errors import ApiError, FieldErrors
 from boxoffice.apps.api.order_shape import OrderOut, PositionOut
 from boxoffice.apps.api.resources.orderpositions import POSITION_DETAIL, load_position, shape_position
 from boxoffice.apps.api.resources.orders import BASE, LIST_RESOURCE, WRITE_PERMISSION, load_order, shape_order
-from boxoffice.apps.api.toolkit import Call, in_call
+from boxoffice.apps.api.toolkit import Call, decode_body, in_call
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order
 from boxoffice.kernel.orders import lifecycle
 
 ORDER = BASE + "{code:str}/"
-Body = TypeVar("Body", bound=msgspec.Struct)
 
 
 class MarkPaidIn(msgspec.Struct, kw_only=True):
@@ -56,32 +53,6 @@ class ApproveIn(msgspec.Struct, kw_only=True):
 class DenyIn(msgspec.Struct, kw_only=True):
     send_email: bool = True
     comment: str | None = None
-
-
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
-_MISSING = re.compile(r"Object missing required field `([^`]+)`")
-
-
-def decode_body(raw: bytes, kind: type[Body]) -> Body:
-    """The request body as ``kind``: an absent body (or ``null``) means no fields given, as pretix allows on its
-    actions; unknown fields are ignored; a bad field answers 400 ``{"field": ["…"]}``. Call it after the
-    permission check, so a stranger learns nothing from validation messages."""
-    text = raw.strip()
-    try:
-        return msgspec.json.decode(text if text and text != b"null" else b"{}", type=kind)
-    except msgspec.ValidationError as problem:
-        message = str(problem)
-        missing = _MISSING.search(message)
-        if missing:
-            raise FieldErrors.single(missing.group(1), "This field is required.") from None
-        where = _AT.search(message)
-        field = (where.group(1).split(".")[0].split("[")[0] if where else "") or "non_field_errors"
-        message = _AT.sub("", message)
-        if message.startswith("Invalid decimal"):
-            message = "A valid number is required."
-        raise FieldErrors.single(field, friendly(message)) from None
-    except msgspec.DecodeError:
-        raise ApiError(400, "JSON parse error - the request body is not valid JSON.") from None
 
 
 def parse_day(value: str, field: str) -> date:

@@ -4,20 +4,19 @@ handlers parse, check permissions, call the service and shape the result."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy import select
 
-from boxoffice.apps.api.errors import ApiError, FieldErrors, friendly, not_found
+from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
 from boxoffice.apps.api.order_shape import PaymentOut, RefundOut, refund_out
 from boxoffice.apps.api.resources.orders import BASE, LIST_RESOURCE, WRITE_PERMISSION, load_order, require_read, shaper
-from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, utc
+from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, possible_id, utc
 from boxoffice.hookspecs.providers import PaymentException
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order, OrderPayment, OrderRefund
@@ -28,8 +27,6 @@ PAYMENTS = ORDER + "payments/"
 PAYMENT = PAYMENTS + "{local_id:int}/"
 REFUNDS = ORDER + "refunds/"
 REFUND = REFUNDS + "{local_id:int}/"
-
-S = TypeVar("S", bound=msgspec.Struct)
 
 
 # --- request bodies ------------------------------------------------------------------------------------------------
@@ -74,28 +71,6 @@ class ProcessIn(msgspec.Struct, kw_only=True):
 
 class Empty(msgspec.Struct):
     pass
-
-
-_AT = re.compile(r" - at `\$\.?([^`]*)`$")
-_MISSING = re.compile(r"Object missing required field `([^`]+)`")
-
-
-def decode(raw: bytes, kind: type[S]) -> S:
-    """The JSON body as ``kind``; an absent body counts as ``{}`` (the action endpoints' fields are all optional),
-    and bad fields answer 400 in pretix's shape. Called after the caller's permissions were checked, so a
-    stranger learns nothing from validation messages."""
-    try:
-        return msgspec.json.decode(raw.strip() or b"{}", type=kind)
-    except msgspec.ValidationError as problem:
-        message = str(problem)
-        missing = _MISSING.search(message)
-        if missing:
-            raise FieldErrors.single(missing.group(1), "This field is required.") from None
-        where = _AT.search(message)
-        field = (where.group(1).split(".")[0].split("[")[0] if where else "") or "non_field_errors"
-        raise FieldErrors.single(field, friendly(_AT.sub("", message))) from None
-    except msgspec.DecodeError:
-        raise ApiError(400, "JSON parse error - the request body is not valid JSON.") from None
 
 
 # --- lookups and shaping -------------------------------------------------------------------------------------------
@@ -171,7 +146,7 @@ async def create_payment(
 
     def work(call: Call) -> PaymentOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        data = decode(raw, PaymentIn)
+        data = decode_body(raw, PaymentIn)
         order = load_order(call, target, code)
         payment = service.record_payment(
             call.kernel,
@@ -200,7 +175,7 @@ async def confirm_payment(
 
     def work(call: Call) -> PaymentOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        data = decode(raw, ConfirmIn)
+        data = decode_body(raw, ConfirmIn)
         order = load_order(call, target, code)
         payment = find_payment(call, order, local_id)
         service.confirm_payment(
@@ -221,7 +196,7 @@ async def cancel_payment(
 
     def work(call: Call) -> PaymentOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        decode(raw, Empty)
+        decode_body(raw, Empty)
         order = load_order(call, target, code)
         payment = find_payment(call, order, local_id)
         service.cancel_payment(call.kernel, call.session, payment, actor=call.principal.actor)
@@ -246,7 +221,7 @@ async def refund_payment(
 
     def work(call: Call) -> RefundOut | _RefundFailed:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        data = decode(raw, PaymentRefundIn)
+        data = decode_body(raw, PaymentRefundIn)
         order = load_order(call, target, code)
         payment = find_payment(call, order, local_id)
         try:
@@ -320,7 +295,7 @@ async def create_refund(
 
     def work(call: Call) -> RefundOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        data = decode(raw, RefundIn)
+        data = decode_body(raw, RefundIn)
         order = load_order(call, target, code)
         payment = None
         if data.payment is not None:
@@ -360,7 +335,7 @@ async def refund_done(
 
     def work(call: Call) -> RefundOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        decode(raw, Empty)
+        decode_body(raw, Empty)
         order = load_order(call, target, code)
         refund = find_refund(call, order, local_id)
         service.refund_done(call.kernel, call.session, refund, actor=call.principal.actor)
@@ -380,7 +355,7 @@ async def process_refund(
 
     def work(call: Call) -> RefundOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        data = decode(raw, ProcessIn)
+        data = decode_body(raw, ProcessIn)
         order = load_order(call, target, code)
         refund = find_refund(call, order, local_id)
         service.process_refund(
@@ -401,7 +376,7 @@ async def cancel_refund(
 
     def work(call: Call) -> RefundOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        decode(raw, Empty)
+        decode_body(raw, Empty)
         order = load_order(call, target, code)
         refund = find_refund(call, order, local_id)
         service.cancel_refund(call.kernel, call.session, refund, actor=call.principal.actor)
