@@ -91,7 +91,8 @@ def server_environment(database_url: str, data_dir: Path) -> dict[str, str]:
 
 
 def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 30
+    # Generous: on a busy machine several worker processes take a while to import and start.
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
