@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel.i18n import get_locale
 from boxoffice.kernel.jobs import JobError
-from boxoffice.kernel.orders.errors import LockTimeout, OrderError
+from boxoffice.kernel.orders.errors import LockTimeout, OrderError, insert_error
 from boxoffice.kernel.plugins import PluginError
 from boxoffice.kernel.settings import SettingsError
 
@@ -88,27 +88,6 @@ def friendly(message: str) -> str:
         if pattern.search(message):
             return replacement
     return message
-
-
-def insert_error(tree: dict[str, Any], path: list[str | int], message: str) -> None:
-    """Put ``message`` into a nested error tree at ``path`` (field names and list indexes)."""
-    node: Any = tree
-    for position, part in enumerate(path):
-        last = position == len(path) - 1
-        if isinstance(node, list):
-            assert isinstance(part, int)
-            while len(node) <= part:
-                node.append({})
-            if last:
-                node[part] = [message]
-                return
-            node = node[part]
-            continue
-        if last:
-            node.setdefault(str(part), []).append(message)
-            return
-        following = path[position + 1]
-        node = node.setdefault(str(part), [] if isinstance(following, int) else {})
 
 
 def errors_from_validation(extra: Any) -> dict[str, Any]:

@@ -47,7 +47,7 @@ from boxoffice.kernel.models.taxes import TaxRule
 from boxoffice.kernel.orders import codes, quotas
 from boxoffice.kernel.orders.answers import COUNTRIES, AnswerProblem, is_empty, load_questions, normalise_answer
 from boxoffice.kernel.orders.drafts import AnswerDraft
-from boxoffice.kernel.orders.errors import OrderError
+from boxoffice.kernel.orders.errors import OrderError, insert_error
 from boxoffice.kernel.orders.ledger import record_transactions
 from boxoffice.kernel.orders.lifecycle import lock_wait, release_vouchers
 from boxoffice.kernel.orders.payments import lock_order, paid_amount
@@ -229,22 +229,7 @@ class _Problems:
         self.count += 1
         if not path:
             path = ("non_field_errors",)
-        node: Any = self.tree
-        for depth, part in enumerate(path):
-            last = depth == len(path) - 1
-            if isinstance(node, list):
-                assert isinstance(part, int)
-                while len(node) <= part:
-                    node.append({})
-                if last:
-                    node[part] = [message]
-                    return
-                node = node[part]
-                continue
-            if last:
-                node.setdefault(str(part), []).append(message)
-                return
-            node = node.setdefault(str(part), [] if isinstance(path[depth + 1], int) else {})
+        insert_error(self.tree, path, message)
 
     def raise_if_any(self) -> None:
         if not self.tree:

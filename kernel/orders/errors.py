@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -31,3 +32,24 @@ class OrderError(Exception):
 
 class LockTimeout(OrderError):
     """The rows an operation needs stayed locked too long; the client may retry (409)."""
+
+
+def insert_error(tree: dict[str, Any], path: Sequence[str | int], message: str) -> None:
+    """Put ``message`` into a nested error tree at ``path`` (field names and list indexes)."""
+    node: Any = tree
+    for position, part in enumerate(path):
+        last = position == len(path) - 1
+        if isinstance(node, list):
+            assert isinstance(part, int)
+            while len(node) <= part:
+                node.append({})
+            if last:
+                node[part] = [message]
+                return
+            node = node[part]
+            continue
+        if last:
+            node.setdefault(str(part), []).append(message)
+            return
+        following = path[position + 1]
+        node = node.setdefault(str(part), [] if isinstance(following, int) else {})
