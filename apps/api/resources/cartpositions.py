@@ -13,7 +13,7 @@ from litestar import Request, Response, delete, get, post
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
-from boxoffice.apps.api.errors import NON_FIELD, FieldErrors, errors_from_validation, not_found
+from boxoffice.apps.api.errors import NON_FIELD, ApiError, FieldErrors, errors_from_validation, not_found
 from boxoffice.apps.api.order_shape import AnswerOut
 from boxoffice.apps.api.resources.orders import WRITE_PERMISSION, require_read
 from boxoffice.apps.api.toolkit import Call, Page, in_call, money
@@ -225,7 +225,7 @@ async def bulk_create_carts(request: Request, organizer: FromPath[str], event: F
         except msgspec.ValidationError:
             raise FieldErrors.single(NON_FIELD, "Expected a list of items.") from None
         except msgspec.DecodeError:
-            raise FieldErrors.single(NON_FIELD, "JSON parse error.") from None
+            raise ApiError(400, "JSON parse error - the request body is not valid JSON.") from None
         if len(entries) > MAX_BULK:
             raise FieldErrors.single(NON_FIELD, f"At most {MAX_BULK} cart positions can be created at once.")
         outcomes = create_cart_positions(call.kernel, call.session, target, [_decode_entry(raw) for raw in entries])

@@ -300,6 +300,10 @@ def test_bulk_create_is_not_atomic(api):
 def test_bulk_create_needs_a_list(api):
     response = api.post(BULK, {"item": 1})
     assert response.status_code == 400 and response.json() == {"non_field_errors": ["Expected a list of items."]}
+    broken = api.post(BULK, content=b"[{", headers={"Content-Type": "application/json"})
+    assert broken.status_code == 400 and "JSON parse error" in broken.json()["detail"]
+    too_many = api.post(BULK, [{"item": 1, "price": "1.00"}] * 1001)
+    assert too_many.status_code == 400 and list(too_many.json()) == ["non_field_errors"]
 
 
 def test_permissions(api):
