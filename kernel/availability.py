@@ -26,10 +26,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select, text
 from sqlalchemy.orm import Session
 
 from boxoffice.kernel import clock
+from boxoffice.kernel.db import UTCDateTime
 from boxoffice.kernel.models.orders import (
     QUOTA_HOLDING_STATUSES,
     STATUS_PAID,
@@ -316,3 +317,65 @@ def quotas_for_product(
         return list(candidates)
     scopes = quota_scopes(session, candidates)
     return [quota for quota in candidates if variation_id in scopes[quota.id].variation_ids]
+
+
+# --- the capacity check's count -----------------------------------------------------------------------------------
+
+# The three kinds of use a capacity check needs, in one statement prepared once: it runs twice for every order
+# placed (once before writing, once under the quota locks), so building it per call would cost more than running it.
+# Same rules as the counters above; ``test_consumed_units_agrees_with_availability`` keeps the two in step.
+_CONSUMED = text(
+    """
+    SELECT CAST(NULL AS INTEGER), op.item_id, op.variation_id, op.subevent_id, count(*)
+    FROM order_position op JOIN "order" o ON o.id = op.order_id
+    WHERE op.item_id IN :item_ids AND op.canceled = :no AND o.status IN ('n', 'p')
+    GROUP BY op.item_id, op.variation_id, op.subevent_id
+    UNION ALL
+    SELECT CAST(NULL AS INTEGER), cp.item_id, cp.variation_id, cp.subevent_id, count(*)
+    FROM cart_position cp LEFT JOIN voucher cv ON cv.id = cp.voucher_id
+    WHERE cp.item_id IN :item_ids AND cp.expires > :now AND (cv.id IS NULL OR cv.block_quota = :no)
+    GROUP BY cp.item_id, cp.variation_id, cp.subevent_id
+    UNION ALL
+    SELECT v.quota_id, v.item_id, v.variation_id, v.subevent_id, sum(v.max_usages - v.redeemed)
+    FROM voucher v
+    WHERE v.event_id IN :event_ids AND v.block_quota = :yes AND v.redeemed < v.max_usages
+      AND (v.valid_until IS NULL OR v.valid_until >= :now)
+      AND (v.quota_id IN :quota_ids OR (v.quota_id IS NULL AND v.item_id IN :item_ids))
+    GROUP BY v.quota_id, v.item_id, v.variation_id, v.subevent_id
+    """
+).bindparams(
+    bindparam("item_ids", expanding=True),
+    bindparam("quota_ids", expanding=True),
+    bindparam("event_ids", expanding=True),
+    bindparam("now", type_=UTCDateTime()),
+)
+
+
+def consumed_units(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
+    """Units each quota has given away (orders + live carts + blocking vouchers), in one query: what a capacity
+    check compares with the quota's size. Exit scans do not count yet (check-ins do not exist)."""
+    scopes = list(scopes)
+    used = {scope.quota_id: 0 for scope in scopes}
+    item_ids = sorted(set().union(*(scope.item_ids for scope in scopes))) if scopes else []
+    if not item_ids:
+        return used
+    rows = session.execute(
+        _CONSUMED,
+        {
+            "item_ids": item_ids,
+            "quota_ids": sorted(used),
+            "event_ids": sorted({scope.event_id for scope in scopes}),
+            "now": now,
+            "no": False,
+            "yes": True,
+        },
+    )
+    for quota_id, item_id, variation_id, subevent_id, number in rows:
+        for scope in scopes:
+            if quota_id is not None:
+                hit = quota_id == scope.quota_id
+            else:
+                hit = scope.matches(item_id, variation_id, subevent_id)
+            if hit:
+                used[scope.quota_id] += int(number)
+    return used

@@ -72,7 +72,17 @@ def build_engine(url: str, pool_size: int = 5) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    event.listen(engine, "connect", _postgresql_session_settings)
+    return engine
+
+
+def _postgresql_session_settings(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares statements it sees often; PostgreSQL may then keep a generic plan made while the tables were
+    # small (or never analyzed) and use it long after they grew. Plan every execution for its actual parameters.
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET plan_cache_mode = force_custom_plan")
+    dbapi_connection.commit()
 
 
 class Database:

@@ -16,9 +16,9 @@ from email.utils import format_datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
+import anyio
 import msgspec
 from litestar import Request, Response
-from litestar.concurrency import sync_to_thread
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
@@ -193,6 +193,17 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
+def _database_limiter(request: Request) -> anyio.CapacityLimiter:
+    """At most as many requests work on the database at once as the process has pooled connections: more threads
+    would only queue for connections while competing for the interpreter, and a request holding quota locks
+    would wait longer for its turn to commit."""
+    state = request.app.state
+    limiter = getattr(state, "database_limiter", None)
+    if limiter is None:
+        limiter = state.database_limiter = anyio.CapacityLimiter(state.kernel.config.db_pool_size)
+    return limiter
+
+
 async def in_call(request: Request, work: Callable[[Call], T], *, status_code: int = 200) -> Response[T]:
     """Authenticate and run ``work`` in one database unit of work (in a thread); wrap its result in a response."""
     kernel: Kernel = request.app.state.kernel
@@ -207,7 +218,7 @@ async def in_call(request: Request, work: Callable[[Call], T], *, status_code: i
             result = work(call)
             return result, call.headers
 
-    result, headers = await sync_to_thread(run)
+    result, headers = await anyio.to_thread.run_sync(run, limiter=_database_limiter(request))
     if status_code == 204:
         return Response(None, status_code=204, headers=headers)  # type: ignore[arg-type]
     return Response(result, status_code=status_code, headers=headers)

@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from boxoffice.kernel import clock
-from boxoffice.kernel.availability import QuotaAvailability, QuotaScope, quota_availabilities, quota_scopes
+from boxoffice.kernel.availability import QuotaScope, consumed_units, quota_scopes
 from boxoffice.kernel.models.quotas import Quota, quota_items
 from boxoffice.kernel.orders.errors import OrderError
 
@@ -75,31 +75,25 @@ def demand(keys: Iterable[ProductKey], quotas: Mapping[ProductKey, list[Quota]])
     return needed
 
 
-def consumed(availability: QuotaAvailability, quota: Quota) -> int:
-    paid = availability.paid_orders - (availability.exited_orders if quota.release_after_exit else 0)
-    return (
-        paid
-        + availability.pending_orders
-        + availability.cart_positions
-        + availability.blocking_vouchers
-        + availability.waiting_list
-    )
-
-
 def precheck(session: Session, quotas: Iterable[Quota], needed: Mapping[int, int]) -> None:
     """Refuse early, without locks, when a quota cannot take ``needed`` more units (a hint: :func:`verify` decides)."""
     limited = [quota for quota in {quota.id: quota for quota in quotas}.values() if needed.get(quota.id)]
     if not limited:
         return
-    availability = quota_availabilities(
-        session, [q for q in limited if q.size is not None or q.closed], scopes=session.info.get(SCOPES_KEY)
-    )
     for quota in limited:
         if quota.closed:
             raise QuotaExceeded(quota)
-        found = availability.get(quota.id)
-        if found is not None and quota.size is not None and consumed(found, quota) + needed[quota.id] > quota.size:
+    sized = [quota for quota in limited if quota.size is not None]
+    used = consumed_units(session, _scopes(session, sized, session.info.get(SCOPES_KEY)).values(), clock.now())
+    for quota in sized:
+        if used[quota.id] + needed[quota.id] > quota.size:  # type: ignore[operator]
             raise QuotaExceeded(quota)
+
+
+def _scopes(session: Session, quotas: list[Quota], known: dict[int, QuotaScope] | None) -> dict[int, QuotaScope]:
+    if known is not None and all(quota.id in known for quota in quotas):
+        return {quota.id: known[quota.id] for quota in quotas}
+    return quota_scopes(session, quotas)
 
 
 def verify(session: Session, quota_ids: Iterable[int], *, closed_is_full: bool = True) -> None:
@@ -125,16 +119,15 @@ def verify(session: Session, quota_ids: Iterable[int], *, closed_is_full: bool =
     limited = [quota for quota in quotas if quota.size is not None or quota.closed]
     if not limited:
         return
-    availability = quota_availabilities(session, limited, now=clock.now(), scopes=known)
     for quota in limited:
         if quota.closed and closed_is_full:
             raise QuotaExceeded(quota)
-        if quota.size is None:
-            continue
-        used = consumed(availability[quota.id], quota)
-        if used > quota.size:
+    sized = [quota for quota in limited if quota.size is not None]
+    used = consumed_units(session, _scopes(session, sized, known).values(), clock.now())
+    for quota in sized:
+        if used[quota.id] > quota.size:  # type: ignore[operator]
             raise QuotaExceeded(quota)
-        if used >= quota.size and quota.close_when_sold_out and not quota.closed:
+        if used[quota.id] >= quota.size and quota.close_when_sold_out and not quota.closed:  # type: ignore[operator]
             quota.closed = True
 
 

@@ -156,3 +156,84 @@ def test_order_counts_plug_in_without_changing_the_arithmetic(kernel, catalog, m
     with kernel.db.session() as session:
         session.get(Quota, quota_id).release_after_exit = True
     assert available(kernel, catalog).available_number == 10 - 3 - 2 - 1 - 1
+
+
+def test_consumed_units_agrees_with_availability(kernel, catalog):
+    """The capacity check's one-statement count and the availability breakdown follow the same rules: orders by
+    status, canceled positions, live and expired carts, carts on blocking vouchers, vouchers by quota, item and
+    variation, expired and used-up vouchers."""
+    from boxoffice.kernel.availability import consumed_units, quota_scopes
+    from boxoffice.kernel.models.orders import CartPosition, Order, OrderPosition
+
+    quota_vouchers = add_voucher(kernel, catalog, quota_id=catalog["quota"], block_quota=True, max_usages=3)
+    add_voucher(kernel, catalog, item_id=catalog["ticket"], block_quota=True, max_usages=2, redeemed=1)
+    add_voucher(kernel, catalog, item_id=catalog["shirt"], variation_id=catalog["small"], block_quota=True)
+    add_voucher(kernel, catalog, item_id=catalog["shirt"], variation_id=catalog["large"], block_quota=True)
+    add_voucher(kernel, catalog, item_id=catalog["ticket"], block_quota=True, valid_until=NOW - timedelta(days=1))
+    add_voucher(kernel, catalog, item_id=catalog["ticket"], block_quota=True, max_usages=1, redeemed=1)
+    add_voucher(kernel, catalog, item_id=catalog["ticket"], block_quota=False, max_usages=5)
+    with kernel.db.session() as session:
+        for number, status in enumerate(("n", "p", "e", "c", "p")):
+            order = Order(event_id=catalog["event"], code=f"C{number}", status=status, secret="s", expires=NOW)
+            session.add(order)
+            session.flush()
+            for positionid, (item, variation, canceled) in enumerate(
+                [
+                    (catalog["ticket"], None, False),
+                    (catalog["shirt"], catalog["small"], False),
+                    (catalog["shirt"], catalog["large"], False),
+                    (catalog["ticket"], None, True),
+                ],
+                start=1,
+            ):
+                session.add(
+                    OrderPosition(
+                        order_id=order.id,
+                        positionid=positionid,
+                        item_id=item,
+                        variation_id=variation,
+                        canceled=canceled,
+                        secret=f"s{number}{positionid}",
+                        web_secret="w",
+                        pseudonymization_id="P",
+                    )
+                )
+        for expires, voucher in ((NOW + timedelta(minutes=5), None), (NOW - timedelta(minutes=5), None)):
+            for item in (catalog["ticket"], catalog["shirt"]):
+                variation = catalog["small"] if item == catalog["shirt"] else None
+                session.add(
+                    CartPosition(
+                        event_id=catalog["event"],
+                        cart_id="c@api",
+                        expires=expires,
+                        item_id=item,
+                        variation_id=variation,
+                        price=1,
+                        voucher_id=voucher,
+                    )
+                )
+        session.add(
+            CartPosition(
+                event_id=catalog["event"],
+                cart_id="v@api",
+                expires=NOW + timedelta(minutes=5),
+                item_id=catalog["ticket"],
+                price=1,
+                voucher_id=quota_vouchers,
+            )
+        )
+    with kernel.db.session() as session:
+        quota = session.get(Quota, catalog["quota"])
+        breakdown = quota_availability(session, quota, now=NOW)
+        expected = (
+            breakdown.paid_orders
+            + breakdown.pending_orders
+            + breakdown.cart_positions
+            + breakdown.blocking_vouchers
+            + breakdown.waiting_list
+        )
+        counted = consumed_units(session, quota_scopes(session, [quota]).values(), NOW)
+    # Orders n, p, p: ticket and small shirt each (large is not in the quota) = 6; carts: live ticket + live small
+    # shirt = 2 (the cart on the blocking voucher is counted by the voucher); vouchers: quota 3 + ticket 1 + small 1.
+    assert expected == 6 + 2 + 5
+    assert counted == {catalog["quota"]: expected}
