@@ -267,7 +267,8 @@ class OrderShaper:
             ):
                 self.events[found.id] = found
 
-    def prepare_positions(self, positions: Sequence[OrderPosition]) -> None:
+    def prepare_positions(self, positions: Sequence[OrderPosition], *, new: bool = False) -> None:
+        """Load what the page's positions refer to; ``new`` positions (just created) have no print logs yet."""
         answers = [answer for position in positions for answer in position.answers]
         question_ids = {answer.question_id for answer in answers} - set(self.question_identifiers)
         if question_ids:
@@ -284,7 +285,7 @@ class OrderShaper:
         if self.event is None:
             self.load_events({position.order.event_id for position in positions})
         position_ids = [position.id for position in positions if position.id]
-        if position_ids and not self.zero_ids:
+        if position_ids and not self.zero_ids and not new:
             for log in self.session.scalars(
                 select(PrintLog).where(PrintLog.position_id.in_(position_ids)).order_by(PrintLog.id)
             ):
@@ -300,9 +301,9 @@ class OrderShaper:
                     )
                 )
 
-    def prepare_orders(self, orders: Sequence[Order]) -> None:
+    def prepare_orders(self, orders: Sequence[Order], *, new: bool = False) -> None:
         self.load_events({order.event_id for order in orders})
-        self.prepare_positions([position for order in orders for position in order.positions])
+        self.prepare_positions([position for order in orders for position in order.positions], new=new)
 
     def answer(self, answer: QuestionAnswer) -> AnswerOut:
         return AnswerOut(

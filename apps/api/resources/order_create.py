@@ -32,7 +32,7 @@ async def create_order(
         # Last-Modified comes from the orders' own timestamps, so buyers never queue on one event-wide row.)
         call.session.commit()
         # The placed order comes back with its rows attached: no need to read it again.
-        return shape_order(call, target, order)
+        return shape_order(call, target, order, new=True)
 
     return await in_call(request, work, status_code=201)
 

@@ -100,9 +100,10 @@ def load_order(call: Call, event: Event, code: str, *, refresh: bool = False) ->
     return order
 
 
-def shape_order(call: Call, event: Event, order: Order, **options: bool) -> OrderOut:
+def shape_order(call: Call, event: Event, order: Order, *, new: bool = False, **options: bool) -> OrderOut:
+    """The API representation of ``order``; ``new`` for an order just created (nothing else refers to it yet)."""
     shaped = shaper(call, event, **options)
-    shaped.prepare_orders([order])
+    shaped.prepare_orders([order], new=new)
     return shaped.order(order)
 
 
