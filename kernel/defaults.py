@@ -15,6 +15,7 @@ from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, Transmi
 from boxoffice.kernel import clock
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
+from boxoffice.kernel.orders.carts import delete_expired_carts
 from boxoffice.kernel.orders.lifecycle import expire_orders_job
 
 plugin_meta = PluginMeta(
@@ -103,4 +104,6 @@ def register_jobs() -> list[JobDefinition]:
         JobDefinition("core.delete_expired_uploads", delete_expired_uploads, queue="background", every_seconds=3600),
         # Unpaid orders give their quota back within a minute of their deadline.
         JobDefinition("core.expire_orders", expire_orders_job, every_seconds=60),
+        # Expired carts already count for nothing; this only keeps the table small.
+        JobDefinition("core.delete_expired_carts", delete_expired_carts, queue="background", every_seconds=900),
     ]

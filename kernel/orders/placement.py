@@ -1241,11 +1241,18 @@ def _redeem_vouchers(session: Session, lines: Sequence[_Line], positions: Sequen
         if line.voucher is not None:
             uses[line.voucher.id] += 1
             vouchers[line.voucher.id] = line.voucher
+    now = clock.now()
     for voucher_id in sorted(uses):
         number = uses[voucher_id]
+        # Live carts hold uses of the voucher too (the carts this order consumes are already gone).
+        held_by_carts = (
+            select(func.count())
+            .where(CartPosition.voucher_id == voucher_id, CartPosition.expires > now)
+            .scalar_subquery()
+        )
         result = session.execute(
             update(Voucher)
-            .where(Voucher.id == voucher_id, Voucher.redeemed + number <= Voucher.max_usages)
+            .where(Voucher.id == voucher_id, Voucher.redeemed + number + held_by_carts <= Voucher.max_usages)
             .values(redeemed=Voucher.redeemed + number)
             .execution_options(synchronize_session=False)
         )

@@ -237,6 +237,12 @@ def test_voucher_is_held_not_redeemed(api):
     }
     with api.kernel.db.session() as session:
         assert session.get(Voucher, voucher_id).redeemed == 0
+    # Someone else's order cannot take the use the cart holds.
+    stranger = api.post(ORDERS, {"positions": [{"item": item, "price": "10.00", "voucher": "HOLDME"}]})
+    assert stranger.status_code == 400
+    assert stranger.json()["positions"][0]["voucher"] == [
+        "This voucher has already been redeemed the maximum number of times."
+    ]
     # The cart's owner orders: the use moves from the cart to the order.
     order = api.post(
         ORDERS,
