@@ -21,6 +21,7 @@ from sqlalchemy.orm.base import NO_VALUE
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models.orders import BlockedSecret, InvoiceAddress, Order, OrderPosition, PrintLog
+from boxoffice.kernel.orders.answers import COUNTRIES
 from boxoffice.kernel.orders.drafts import InvoiceAddressDraft
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
@@ -150,7 +151,7 @@ def _address_problems(address: InvoiceAddressDraft) -> dict[str, list[str]]:
     # A representation read from the API carries both; that is fine as long as they agree.
     if address.name is not None and address.name_parts and address.name != format_name(address.name_parts):
         problems["name"] = ["Do not specify name if you specified name_parts."]
-    if address.country and len(address.country) != 2:
+    if address.country and address.country.upper() not in COUNTRIES:
         problems["country"] = [f'"{address.country}" is not a valid choice.']
     for name, limit in ADDRESS_LIMITS.items():
         value = getattr(address, name)

@@ -75,6 +75,7 @@ from boxoffice.kernel.orders.payments import (
     retake_capacity,
 )
 from boxoffice.kernel.orders.placement import payment_deadline
+from boxoffice.kernel.orders.pricing import money_problem
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -226,14 +227,9 @@ def _money(value: Decimal | float | int | str, field: str) -> Decimal:
         amount = Decimal(str(value))
     except InvalidOperation:
         raise OrderError.field(field, "A valid number is required.") from None
-    if not amount.is_finite():
-        raise OrderError.field(field, "A valid number is required.")
-    if amount < 0:
-        raise OrderError.field(field, "Ensure this value is greater than or equal to 0.")
-    if amount != amount.quantize(Decimal("0.01")):
-        raise OrderError.field(field, "Ensure that there are no more than 2 decimal places.")
-    if amount >= Decimal("1e11"):
-        raise OrderError.field(field, "Ensure that there are no more than 13 digits in total.")
+    problem = money_problem(amount)
+    if problem:
+        raise OrderError.field(field, problem)
     return amount.quantize(Decimal("0.01"))
 
 

@@ -52,6 +52,7 @@ from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import quotas
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
+from boxoffice.kernel.orders.pricing import money_problem
 from boxoffice.kernel.orders.providers import payment_providers
 
 if TYPE_CHECKING:
@@ -242,8 +243,8 @@ def record_payment(
     if state not in RECORDABLE_PAYMENT_STATES:
         problems.add("state", f'"{state}" is not a valid choice.')
     amount = Decimal(amount)
-    if not amount.is_finite() or amount < ZERO:
-        problems.add("amount", "Ensure this value is greater than or equal to 0.")
+    if money_problem(amount):
+        problems.add("amount", money_problem(amount))
     if provider_for(kernel, session, order, provider) is None:
         problems.add("provider", "The given payment provider is not known.")
     problems.raise_if_any()
@@ -506,7 +507,9 @@ def create_refund(
     if source not in REFUND_SOURCES:
         problems.add("source", f'"{source}" is not a valid choice.')
     amount = Decimal(amount)
-    if not amount.is_finite() or amount <= ZERO:
+    if money_problem(amount):
+        problems.add("amount", money_problem(amount))
+    elif amount <= ZERO:
         problems.add("amount", "The refund amount must be more than 0.00.")
     if payment is not None and payment.order_id != order.id:
         problems.add("payment", "The payment does not belong to this order.")
