@@ -54,6 +54,7 @@ from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.kernel.orders.ledger import record_transactions
 from boxoffice.kernel.orders.pricing import money_problem
 from boxoffice.kernel.orders.providers import payment_providers
+from boxoffice.kernel.orders.vouchers import budget_exceeded, take_uses
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -330,18 +331,13 @@ def retake_capacity(session: Session, order: Order, *, force: bool) -> None:
             raise OrderError("There is not enough quota available: a product of this order is not on sale anymore.")
     # Vouchers first, quotas last: the lock order every capacity-taking operation uses (no deadlocks with buyers).
     uses = Counter(p.voucher_id for p in positions if p.voucher_id is not None)
+    now = clock.now()
     for voucher_id in sorted(uses):
-        guarded = update(Voucher).where(Voucher.id == voucher_id)
-        if not force:
-            guarded = guarded.where(Voucher.redeemed + uses[voucher_id] <= Voucher.max_usages)
-        result = session.execute(
-            guarded.values(redeemed=Voucher.redeemed + uses[voucher_id]).execution_options(synchronize_session=False)
-        )
-        if result.rowcount != 1:
+        if not take_uses(session, voucher_id, uses[voucher_id], now=now, force=force):
             raise OrderError("A voucher used in this order has already been redeemed in the meantime.")
         voucher = session.get(Voucher, voucher_id)
-        if voucher is not None:
-            session.expire(voucher, ["redeemed"])
+        if not force and voucher is not None and budget_exceeded(session, voucher):
+            raise OrderError("The budget of a voucher used in this order has been used up in the meantime.")
     if not force and keys:
         quotas.verify(session, quotas.demand(keys, by_product))
 

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
@@ -72,6 +72,7 @@ from boxoffice.kernel.orders.pricing import (
     voucher_price,
 )
 from boxoffice.kernel.orders.providers import payment_providers
+from boxoffice.kernel.orders.vouchers import budget_exceeded, take_uses
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -1233,8 +1234,8 @@ def _write_positions(kernel: Kernel, session: Session, order: Order, lines: Sequ
 
 
 def _redeem_vouchers(session: Session, lines: Sequence[_Line], positions: Sequence[OrderPosition]) -> None:
-    """Count the vouchers' new redemptions with a guarded update per voucher (in id order: no deadlocks), which
-    also locks the voucher rows until commit so concurrent buyers cannot both take its last use or its budget."""
+    """Take the vouchers' uses (in id order, each under its row lock until commit, so concurrent buyers and carts
+    cannot both get its last use or its budget); see :mod:`boxoffice.kernel.orders.vouchers`."""
     uses: Counter[int] = Counter()
     vouchers: dict[int, Voucher] = {}
     for line in lines:
@@ -1243,36 +1244,10 @@ def _redeem_vouchers(session: Session, lines: Sequence[_Line], positions: Sequen
             vouchers[line.voucher.id] = line.voucher
     now = clock.now()
     for voucher_id in sorted(uses):
-        number = uses[voucher_id]
-        # Live carts hold uses of the voucher too (the carts this order consumes are already gone).
-        held_by_carts = (
-            select(func.count())
-            .where(CartPosition.voucher_id == voucher_id, CartPosition.expires > now)
-            .scalar_subquery()
-        )
-        result = session.execute(
-            update(Voucher)
-            .where(Voucher.id == voucher_id, Voucher.redeemed + number + held_by_carts <= Voucher.max_usages)
-            .values(redeemed=Voucher.redeemed + number)
-            .execution_options(synchronize_session=False)
-        )
-        voucher = vouchers[voucher_id]
         index = next(line.index for line in lines if line.voucher is not None and line.voucher.id == voucher_id)
-        if result.rowcount != 1:
+        if not take_uses(session, voucher_id, uses[voucher_id], now=now):
             raise OrderError.position(
                 index, len(lines), "voucher", "This voucher has already been redeemed the maximum number of times."
             )
-        if voucher.budget is not None:
-            # Counted again under the row lock: a concurrent order may have spent the budget meanwhile.
-            spent = session.scalar(
-                select(func.coalesce(func.sum(OrderPosition.voucher_budget_use), 0))
-                .join(Order, Order.id == OrderPosition.order_id)
-                .where(
-                    OrderPosition.voucher_id == voucher_id,
-                    OrderPosition.canceled.is_(False),
-                    Order.status.in_(QUOTA_HOLDING_STATUSES),
-                )
-            )
-            if Decimal(spent) > Decimal(voucher.budget):
-                raise OrderError.position(index, len(lines), "voucher", "The voucher's budget has been used up.")
-        session.expire(voucher, ["redeemed"])
+        if budget_exceeded(session, vouchers[voucher_id]):
+            raise OrderError.position(index, len(lines), "voucher", "The voucher's budget has been used up.")

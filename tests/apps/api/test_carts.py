@@ -350,3 +350,17 @@ def test_voucher_allowed_to_ignore_quota(api):
     add_voucher(api, "CREW", max_usages=2, allow_ignore_quota=True)
     assert api.post(CARTS, {"item": item, "price": "0.00"}).status_code == 400
     assert api.post(CARTS, {"item": item, "price": "0.00", "voucher": "CREW"}).status_code == 201
+
+
+def test_reactivation_cannot_take_a_voucher_use_a_cart_holds(api):
+    item = ticket(api)
+    add_voucher(api, "LASTONE", max_usages=1)
+    order = api.post(ORDERS, {"positions": [{"item": item, "price": "10.00", "voucher": "LASTONE"}]})
+    assert order.status_code == 201, order.text
+    code = order.json()["code"]
+    assert api.post(f"{ORDERS}{code}/mark_canceled/", {}).status_code == 200
+    assert api.post(CARTS, {"item": item, "price": "10.00", "voucher": "LASTONE"}).status_code == 201
+    refused = api.post(f"{ORDERS}{code}/reactivate/", {})
+    assert refused.status_code == 400, refused.text
+    with api.kernel.db.session() as session:
+        assert session.scalar(select(Voucher.redeemed).where(Voucher.code == "LASTONE")) == 0
