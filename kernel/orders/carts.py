@@ -185,7 +185,8 @@ def create_cart_positions(
     kernel: Kernel, session: Session, event: Event, drafts: Sequence[CartDraft | OrderError]
 ) -> list[CreatedCart | OrderError]:
     """Create several cart positions, each on its own: one that fails (given as or raising :class:`OrderError`)
-    leaves the others in place. Each runs in a savepoint of the caller's transaction."""
+    leaves the others in place. Each entry is committed before the next one starts: holding one entry's quota
+    locks while taking the next entry's voucher locks would invert the lock order buyers use (deadlocks)."""
     results: list[CreatedCart | OrderError] = []
     for draft in drafts:
         if isinstance(draft, OrderError):
@@ -199,6 +200,7 @@ def create_cart_positions(
             results.append(problem)
             continue
         savepoint.commit()
+        session.commit()
         results.append(created)
     return results
 
