@@ -11,12 +11,12 @@ from litestar import Request, Response, delete, patch, post
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import select
 
-from boxoffice.apps.api.errors import FieldErrors, not_found
+from boxoffice.apps.api.errors import FieldErrors
 from boxoffice.apps.api.order_shape import OrderOut, PositionOut
-from boxoffice.apps.api.resources.orders import BASE, LIST_RESOURCE, WRITE_PERMISSION, load_order, shape_order, shaper
-from boxoffice.apps.api.toolkit import Call, in_call, parse_bool, possible_id
-from boxoffice.kernel.models import Event
-from boxoffice.kernel.models.orders import Order, OrderPosition
+from boxoffice.apps.api.resources.orderpositions import load_position, shape_position
+from boxoffice.apps.api.resources.orders import BASE, LIST_RESOURCE, WRITE_PERMISSION, load_order, shape_order
+from boxoffice.apps.api.toolkit import Call, in_call, parse_bool
+from boxoffice.kernel.models.orders import Order
 from boxoffice.kernel.orders.changes import NewPosition, OrderChange, OrderChangeDraft, PositionUpdate, change_order
 
 POSITIONS = "/api/v1/organizers/{organizer:str}/events/{event:str}/orderpositions/"
@@ -31,26 +31,6 @@ class PositionCreateIn(NewPosition, kw_only=True):
 
 def check_quotas(call: Call) -> bool:
     return parse_bool(call.query, "check_quotas") is not False
-
-
-def live_position(call: Call, event: Event, position_id: int) -> OrderPosition:
-    """A non-canceled position of one of the event's orders; 404 otherwise."""
-    if not possible_id(position_id):
-        raise not_found()
-    position = call.session.scalar(
-        select(OrderPosition)
-        .join(Order, Order.id == OrderPosition.order_id)
-        .where(OrderPosition.id == position_id, Order.event_id == event.id, OrderPosition.canceled.is_(False))
-    )
-    if position is None:
-        raise not_found()
-    return position
-
-
-def shape_position(call: Call, event: Event, position: OrderPosition) -> PositionOut:
-    shaped = shaper(call, event)
-    shaped.prepare_positions([position])
-    return shaped.position(position, position.order)
 
 
 @post(BASE + "{code:str}/change/", tags=["orders"], status_code=200)
@@ -107,7 +87,7 @@ async def update_position(
 
     def work(call: Call) -> PositionOut:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        position = live_position(call, target, id)
+        position = load_position(call, target, id, changing=True)
         change = OrderChange(
             call.kernel, call.session, position.order, actor=call.principal.actor, check_quotas=check_quotas(call)
         )
@@ -128,7 +108,7 @@ async def cancel_position(
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
-        position = live_position(call, target, id)
+        position = load_position(call, target, id, changing=True)
         change = OrderChange(call.kernel, call.session, position.order, actor=call.principal.actor)
         change.cancel_position(position.id)
         change.commit()

@@ -137,15 +137,16 @@ def _page_of_positions(call: Call, statement: Select[Any], shaped: OrderShaper) 
     )
 
 
-def load_position(call: Call, event: Event, position_id: int) -> OrderPosition:
+def load_position(call: Call, event: Event, position_id: int, *, changing: bool = False) -> OrderPosition:
     """The event's position with this id; 404 otherwise, and for canceled positions unless
-    ``include_canceled_positions=true``."""
+    ``include_canceled_positions=true`` (never when ``changing`` it: canceled positions cannot change)."""
     if not possible_id(position_id):
         raise not_found()
     position = call.session.scalar(
         positions_with_orders().where(Order.event_id == event.id, OrderPosition.id == position_id)
     )
-    if position is None or (position.canceled and not parse_bool(call.query, "include_canceled_positions")):
+    shown = not changing and parse_bool(call.query, "include_canceled_positions")
+    if position is None or (position.canceled and not shown):
         raise not_found()
     return position
 
