@@ -197,8 +197,34 @@ def dynamic_validity(event: Event, item: Item, start: datetime) -> datetime | No
     return datetime.combine(last_day, time(23, 59, 59), tzinfo=zone).astimezone(UTC) + extra
 
 
+class _TaxedAmount:
+    """``price``/``tax_value``/``tax_rate`` over ``taxed``: the attributes ``apply_rounding_mode`` works on."""
+
+    taxed: Taxed
+
+    @property
+    def price(self) -> Decimal:
+        return self.taxed.gross
+
+    @price.setter
+    def price(self, value: Decimal) -> None:
+        self.taxed = Taxed(value, self.taxed.tax, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
+
+    @property
+    def tax_value(self) -> Decimal:
+        return self.taxed.tax
+
+    @tax_value.setter
+    def tax_value(self, value: Decimal) -> None:
+        self.taxed = Taxed(self.taxed.gross, value, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
+
+    @property
+    def tax_rate(self) -> Decimal:
+        return self.taxed.rate
+
+
 @dataclass
-class _Line:
+class _Line(_TaxedAmount):
     """One position being placed, resolved against the catalog."""
 
     index: int
@@ -214,56 +240,15 @@ class _Line:
     budget_use: Decimal | None = None
     answers: list[tuple[int, str, list[int]]] = field(default_factory=list)
 
-    # apply_rounding_mode works on these attributes.
-    @property
-    def price(self) -> Decimal:
-        return self.taxed.gross
-
-    @price.setter
-    def price(self, value: Decimal) -> None:
-        self.taxed = Taxed(value, self.taxed.tax, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
-
-    @property
-    def tax_value(self) -> Decimal:
-        return self.taxed.tax
-
-    @tax_value.setter
-    def tax_value(self, value: Decimal) -> None:
-        self.taxed = Taxed(self.taxed.gross, value, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
-
-    @property
-    def tax_rate(self) -> Decimal:
-        return self.taxed.rate
-
     @property
     def key(self) -> quotas.ProductKey:
         return (self.item.id, self.variation.id if self.variation else None, self.subevent_id)
 
 
 @dataclass
-class _Fee:
+class _Fee(_TaxedAmount):
     draft: FeeDraft
     taxed: Taxed
-
-    @property
-    def price(self) -> Decimal:
-        return self.taxed.gross
-
-    @price.setter
-    def price(self, value: Decimal) -> None:
-        self.taxed = Taxed(value, self.taxed.tax, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
-
-    @property
-    def tax_value(self) -> Decimal:
-        return self.taxed.tax
-
-    @tax_value.setter
-    def tax_value(self, value: Decimal) -> None:
-        self.taxed = Taxed(self.taxed.gross, value, self.taxed.rate, self.taxed.code, self.taxed.rule_id)
-
-    @property
-    def tax_rate(self) -> Decimal:
-        return self.taxed.rate
 
 
 class _Errors:
