@@ -8,8 +8,9 @@ expired order, adding or changing positions):
 3. :func:`verify` then locks the touched quota rows — only those, in id order so two buyers never deadlock —
    and counts again; if any quota is now over its size the whole transaction is rolled back.
 
-The lock is taken last and held only for one count and the commit, so buyers of different products never wait
-for each other and buyers of the same product wait for one short statement, not for a whole order.
+Each count is one statement (:func:`~boxoffice.kernel.availability.consumed_units`). The lock is taken last
+and, when the caller commits right away as order creation does, held only for one count and the commit: buyers of
+different products never wait for each other, buyers of one product wait for one short statement, not a whole order.
 On PostgreSQL the rows are locked with ``SELECT … FOR UPDATE``; each statement of a READ COMMITTED transaction
 sees what was committed before it started, so the count after the lock sees every earlier buyer. SQLite has one
 writer at a time: the transaction already holds the database's write lock from its first insert.
@@ -47,7 +48,8 @@ def not_enough_message(quota: Quota) -> str:
 
 
 def quotas_by_product(session: Session, event_id: int, keys: Iterable[ProductKey]) -> dict[ProductKey, list[Quota]]:
-    """The quotas each product key counts against, in two queries for all keys."""
+    """The quotas each product key counts against, in three queries for all keys (the quotas, their items, their
+    variations); the quotas' scopes stay in the session for :func:`verify`."""
     keys = set(keys)
     item_ids = {key[0] for key in keys}
     if not item_ids:
@@ -131,13 +133,7 @@ def verify(session: Session, quota_ids: Iterable[int], *, closed_is_full: bool =
             quota.closed = True
 
 
-def check_capacity(
-    session: Session,
-    event_id: int,
-    keys: list[ProductKey],
-    *,
-    precheck_only: bool = False,
-) -> list[int]:
+def check_capacity(session: Session, event_id: int, keys: list[ProductKey]) -> list[int]:
     """Pre-check ``keys`` (one entry per unit) against their quotas; return the quota ids to :func:`verify` once
     the rows are written. Each key must be covered by at least one quota, or the product is not for sale."""
     by_product = quotas_by_product(session, event_id, keys)
