@@ -50,9 +50,10 @@ from boxoffice.kernel.orders.drafts import AnswerDraft
 from boxoffice.kernel.orders.errors import OrderError, insert_error
 from boxoffice.kernel.orders.ledger import record_transactions
 from boxoffice.kernel.orders.lifecycle import lock_wait, release_vouchers
-from boxoffice.kernel.orders.payments import lock_order, paid_amount
+from boxoffice.kernel.orders.payments import create_payment, lock_order, paid_amount
 from boxoffice.kernel.orders.placement import (
     FEE_WIDTHS,
+    FREE_PROVIDER,
     NAME_WIDTH,
     POSITION_WIDTHS,
     STATE,
@@ -1275,14 +1276,19 @@ class OrderChange:
 
     def _settle_status(self, order: Order, now: datetime, log: list[tuple[Order, str, dict[str, Any]]]) -> None:
         """A paid order that now costs more than it received becomes pending again (with a payment deadline
-        from now on); a pending order whose payments now cover it becomes paid."""
+        from now on); a pending order whose payments now cover it becomes paid — one that now costs nothing too,
+        with a confirmed zero payment of the ``free`` provider, as a free order is placed."""
         paid = paid_amount(order)
         old = order.status
         if order.status == STATUS_PAID and paid < order.total:
             order.status = STATUS_PENDING
             deadline = payment_deadline(self.kernel, self.session, order.event, now)
             order.expires = max(order.expires, deadline)
-        elif order.status == STATUS_PENDING and not order.require_approval and paid > 0 and paid >= order.total:
+        elif order.status == STATUS_PENDING and not order.require_approval and paid >= order.total:
+            if paid == 0:
+                create_payment(
+                    self.session, order, provider=FREE_PROVIDER, amount=ZERO, state="confirmed", payment_date=now
+                )
             order.status = STATUS_PAID
         if order.status != old:
             log.append(

@@ -292,3 +292,14 @@ def test_positions_of_other_events_are_not_found(api, catalog):
     other = "/api/v1/organizers/demo/events/other/orderpositions/"
     assert api.delete(f"{other}{order['positions'][0]['id']}/").status_code == 404
     assert api.patch(f"{other}{order['positions'][0]['id']}/", {"company": "x"}).status_code == 404
+
+
+def test_a_pending_order_that_now_costs_nothing_is_paid(api, catalog):
+    order = place(api, catalog, count=1)
+    position = order["positions"][0]["id"]
+    body = {"patch_positions": [{"position": position, "body": {"price": "0.00"}}]}
+    changed = api.post(f"{ORDERS}{order['code']}/change/", body)
+    assert changed.status_code == 200, changed.text
+    result = changed.json()
+    assert result["status"] == "p" and result["total"] == "0.00"
+    assert [(p["provider"], p["state"], p["amount"]) for p in result["payments"]] == [("free", "confirmed", "0.00")]
