@@ -34,6 +34,9 @@ def test_environment_overrides_file(tmp_path: Path):
         ({"BOXOFFICE_BROKER_URL": "ftp://x"}, "BOXOFFICE_BROKER_URL"),
         ({"BOXOFFICE_DEFAULT_LOCALE": "fr"}, "BOXOFFICE_DEFAULT_LOCALE"),
         ({"BOXOFFICE_DB_POOL_SIZE": "0"}, "BOXOFFICE_DB_POOL_SIZE"),
+        ({"BOXOFFICE_ORDER_CODE_LENGTH": "4"}, "BOXOFFICE_ORDER_CODE_LENGTH"),
+        ({"BOXOFFICE_ORDER_CODE_LENGTH": "16"}, "BOXOFFICE_ORDER_CODE_LENGTH"),
+        ({"BOXOFFICE_TICKET_SECRET_LENGTH": "8"}, "BOXOFFICE_TICKET_SECRET_LENGTH"),
     ],
 )
 def test_malformed_values_name_the_culprit(environ, culprit):
