@@ -24,13 +24,14 @@ async def create_order(
         target = call.event(organizer, event, WRITE_PERMISSION)
         if data.send_mail is not None and data.send_email is False:
             data.send_email = data.send_mail
-        order = place_order(call.kernel, call.session, target, data, actor=call.principal.actor)
         if data.simulate:
-            shaped = shaper(call, target, zero_ids=True)
-            return shaped.order(order)
-        # Release the quota locks before building the response. (No list change marker: the order list's
-        # Last-Modified comes from the orders' own timestamps, so buyers never queue on one event-wide row.)
-        call.session.commit()
+            order = place_order(call.kernel, call.session, target, data, actor=call.principal.actor)
+            return shaper(call, target, zero_ids=True).order(order)
+        with call.kernel.db.writer():
+            order = place_order(call.kernel, call.session, target, data, actor=call.principal.actor)
+            # Release the quota locks before building the response. (No list change marker: the order list's
+            # Last-Modified comes from the orders' own timestamps, so buyers never queue on one event-wide row.)
+            call.session.commit()
         # The placed order comes back with its rows attached: no need to read it again.
         return shape_order(call, target, order, new=True)
 
