@@ -11,7 +11,8 @@ A quota of ``size`` units is consumed, in this order, by
 What is left after all of them is ``available_number``; the quota is ``available`` while that is above zero and
 the quota is not closed. An unlimited quota (``size`` None) has no ``total_size`` and no ``available_number``.
 
-Each counter answers for all quotas asked about in one query. A position, cart row or waiting-list entry falls
+One statement counts every kind for all quotas asked about; the availability breakdown and the capacity check
+(:func:`consumed_units`) both read it. A position, cart row or waiting-list entry falls
 into a quota when its item is one of the quota's items, its variation (if any) is one of the quota's variations and
 its sub-event equals the quota's sub-event (both None outside event series). The waiting list does not exist yet.
 
@@ -21,25 +22,17 @@ sells (:mod:`boxoffice.kernel.orders.quotas`), not to this read-only computation
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, func, or_, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from boxoffice.kernel import clock
 from boxoffice.kernel.db import UTCDateTime
-from boxoffice.kernel.models.orders import (
-    QUOTA_HOLDING_STATUSES,
-    STATUS_PAID,
-    CartPosition,
-    Order,
-    OrderPosition,
-)
+from boxoffice.kernel.models.orders import STATUS_PAID, STATUS_PENDING
 from boxoffice.kernel.models.quotas import Quota, quota_items, variation_ids_by_quota
-from boxoffice.kernel.models.vouchers import Voucher
 
 
 @dataclass(frozen=True)
@@ -138,15 +131,7 @@ def quota_availabilities(
         scopes = quota_scopes(session, quotas)
     else:
         scopes = {quota.id: scopes[quota.id] for quota in quotas}
-    usage = {quota.id: _Usage() for quota in quotas}
-    for quota_id, counts in _count_order_positions(session, scopes.values(), moment).items():
-        usage[quota_id].orders = counts
-    for quota_id, number in _count_blocking_vouchers(session, scopes.values(), moment, ignore_voucher_id).items():
-        usage[quota_id].blocking_vouchers = number
-    for quota_id, number in _count_cart_positions(session, scopes.values(), moment).items():
-        usage[quota_id].cart_positions = number
-    for quota_id, number in _count_waiting_list(session, scopes.values(), moment).items():
-        usage[quota_id].waiting_list = number
+    usage = _usage(session, scopes.values(), moment, ignore_voucher_id)
     return {quota.id: _combine(quota, usage[quota.id]) for quota in quotas}
 
 
@@ -175,128 +160,94 @@ def _combine(quota: Quota, usage: _Usage) -> QuotaAvailability:
 
 # --- what consumes a quota --------------------------------------------------------------------------------------
 
-
-def _count_order_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, OrderCounts]:
-    """Paid and pending order positions per quota, in one query for all quotas.
-
-    Non-canceled positions of orders with status ``p`` count as paid, of orders with status ``n`` as pending
-    (``e``/``c`` do not count). Add-on and bundled positions count like any other position of their item.
-    ``exited`` stays 0 until check-ins exist (the check-in issue fills it in).
+# Every kind of use, in one statement prepared once: orders (by status), live carts and blocking vouchers, grouped
+# by product so each group can be handed to every quota whose scope it falls into. It runs twice for every order
+# placed (once before writing, once under the quota locks), so building it per call would cost more than running it.
+# Non-canceled positions of orders ``n`` and ``p`` count (add-ons and bundled positions like any other); carts on
+# blocking vouchers are left out (the voucher counts them); vouchers count their unredeemed usages.
+_USAGE = text(
     """
-    counts: dict[int, OrderCounts] = {}
-    for scope, status, number in _grouped_counts(
-        session,
-        scopes,
-        select(OrderPosition.item_id, OrderPosition.variation_id, OrderPosition.subevent_id, Order.status, func.count())
-        .join(Order, Order.id == OrderPosition.order_id)
-        .where(OrderPosition.canceled.is_(False), Order.status.in_(QUOTA_HOLDING_STATUSES)),
-        OrderPosition,
-        extra_group=(Order.status,),
-    ):
-        entry = counts.setdefault(scope.quota_id, OrderCounts())
-        if status == STATUS_PAID:
-            entry.paid += number
-        else:
-            entry.pending += number
-    return counts
-
-
-def _count_cart_positions(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
-    """Cart positions per quota that still hold a reservation (``expires`` after ``now``).
-
-    Cart positions redeemed with a blocking voucher are already counted through that voucher and are left out.
+    SELECT CAST(o.status AS VARCHAR(10)), CAST(NULL AS INTEGER), op.item_id, op.variation_id, op.subevent_id,
+           count(*)
+    FROM order_position op JOIN "order" o ON o.id = op.order_id
+    WHERE op.item_id IN :item_ids AND op.canceled = :no AND o.status IN ('n', 'p')
+    GROUP BY o.status, op.item_id, op.variation_id, op.subevent_id
+    UNION ALL
+    SELECT 'cart', CAST(NULL AS INTEGER), cp.item_id, cp.variation_id, cp.subevent_id, count(*)
+    FROM cart_position cp LEFT JOIN voucher cv ON cv.id = cp.voucher_id
+    WHERE cp.item_id IN :item_ids AND cp.expires > :now AND (cv.id IS NULL OR cv.block_quota = :no)
+    GROUP BY cp.item_id, cp.variation_id, cp.subevent_id
+    UNION ALL
+    SELECT 'voucher', v.quota_id, v.item_id, v.variation_id, v.subevent_id, sum(v.max_usages - v.redeemed)
+    FROM voucher v
+    WHERE v.event_id IN :event_ids AND v.block_quota = :yes AND v.redeemed < v.max_usages AND v.id <> :ignored
+      AND (v.valid_until IS NULL OR v.valid_until >= :now)
+      AND (v.quota_id IN :quota_ids OR (v.quota_id IS NULL AND v.item_id IN :item_ids))
+    GROUP BY v.quota_id, v.item_id, v.variation_id, v.subevent_id
     """
-    counts: dict[int, int] = {}
-    blocking = select(Voucher.id).where(Voucher.block_quota.is_(True))
-    for scope, _status, number in _grouped_counts(
-        session,
-        scopes,
-        select(CartPosition.item_id, CartPosition.variation_id, CartPosition.subevent_id, func.count()).where(
-            CartPosition.expires > now,
-            or_(CartPosition.voucher_id.is_(None), CartPosition.voucher_id.not_in(blocking)),
-        ),
-        CartPosition,
-    ):
-        counts[scope.quota_id] = counts.get(scope.quota_id, 0) + number
-    return counts
+).bindparams(
+    bindparam("item_ids", expanding=True),
+    bindparam("quota_ids", expanding=True),
+    bindparam("event_ids", expanding=True),
+    bindparam("now", type_=UTCDateTime()),
+)
 
 
-def _grouped_counts(
-    session: Session,
-    scopes: Iterable[QuotaScope],
-    statement: Select[Any],
-    model: type[OrderPosition] | type[CartPosition],
-    extra_group: tuple[Any, ...] = (),
-) -> Iterator[tuple[QuotaScope, Any, int]]:
-    """Count rows of ``model`` per (item, variation, sub-event) once, then hand each group to every quota whose
-    scope it falls into: one query however many quotas are asked about."""
+def _usage(
+    session: Session, scopes: Iterable[QuotaScope], now: datetime, ignore_voucher_id: int | None = None
+) -> dict[int, _Usage]:
+    """What uses each quota, in one query for all of them. ``exited`` stays 0 until check-ins exist and
+    ``waiting_list`` until the waiting list does."""
     scopes = list(scopes)
-    item_ids = set().union(*(scope.item_ids for scope in scopes)) if scopes else set()
+    usage = {scope.quota_id: _Usage() for scope in scopes}
+    item_ids = sorted(set().union(*(scope.item_ids for scope in scopes))) if scopes else []
     if not item_ids:
-        return
-    subevent_ids = {scope.subevent_id for scope in scopes}
-    subevent_filter = [model.subevent_id.in_([s for s in subevent_ids if s is not None])]
-    if None in subevent_ids:
-        subevent_filter.append(model.subevent_id.is_(None))
-    statement = statement.where(model.item_id.in_(item_ids), or_(*subevent_filter)).group_by(
-        model.item_id, model.variation_id, model.subevent_id, *extra_group
+        return usage
+    rows = session.execute(
+        _USAGE,
+        {
+            "item_ids": item_ids,
+            "quota_ids": sorted(usage),
+            "event_ids": sorted({scope.event_id for scope in scopes}),
+            "now": now,
+            "ignored": ignore_voucher_id or 0,
+            "no": False,
+            "yes": True,
+        },
     )
-    for row in session.execute(statement):
-        item_id, variation_id, subevent_id = row[0], row[1], row[2]
-        status = row[3] if extra_group else None
-        number = row[-1]
+    for kind, quota_id, item_id, variation_id, subevent_id, number in rows:
         for scope in scopes:
-            if scope.matches(item_id, variation_id, subevent_id):
-                yield scope, status, number
-
-
-def _count_waiting_list(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
-    """Waiting-list entries per quota that have not been sent a voucher yet (once the waiting list exists)."""
-    return {}
-
-
-def _count_blocking_vouchers(
-    session: Session, scopes: Iterable[QuotaScope], now: datetime, ignore_voucher_id: int | None
-) -> dict[int, int]:
-    """Unredeemed usages of valid vouchers with ``block_quota``, per quota they reserve.
-
-    A voucher reserves in a quota when it names the quota, or a variation the quota counts, or an item the quota
-    counts without naming a variation — always on the quota's sub-event.
-    """
-    scopes = list(scopes)
-    quota_ids = {scope.quota_id for scope in scopes}
-    item_ids = set().union(*(scope.item_ids for scope in scopes))
-    variation_ids = set().union(*(scope.variation_ids for scope in scopes))
-    targets = [Voucher.quota_id.in_(quota_ids)]
-    if item_ids:
-        targets.append(and_(Voucher.item_id.in_(item_ids), Voucher.variation_id.is_(None)))
-    if variation_ids:
-        targets.append(Voucher.variation_id.in_(variation_ids))
-    statement = select(
-        Voucher.quota_id,
-        Voucher.item_id,
-        Voucher.variation_id,
-        Voucher.subevent_id,
-        Voucher.max_usages - Voucher.redeemed,
-    ).where(
-        Voucher.event_id.in_({scope.event_id for scope in scopes}),
-        Voucher.block_quota.is_(True),
-        Voucher.redeemed < Voucher.max_usages,
-        or_(Voucher.valid_until.is_(None), Voucher.valid_until >= now),
-        or_(*targets),
-    )
-    if ignore_voucher_id is not None:
-        statement = statement.where(Voucher.id != ignore_voucher_id)
-    counts: dict[int, int] = {}
-    for quota_id, item_id, variation_id, subevent_id, unredeemed in session.execute(statement):
-        for scope in scopes:
-            if quota_id is not None:
-                hit = quota_id == scope.quota_id
+            # A voucher naming a quota reserves there; others reserve wherever their product counts.
+            hit = (
+                quota_id == scope.quota_id
+                if quota_id is not None
+                else scope.matches(item_id, variation_id, subevent_id)
+            )
+            if not hit:
+                continue
+            entry = usage[scope.quota_id]
+            if kind == STATUS_PAID:
+                entry.orders.paid += int(number)
+            elif kind == STATUS_PENDING:
+                entry.orders.pending += int(number)
+            elif kind == "cart":
+                entry.cart_positions += int(number)
             else:
-                hit = scope.matches(item_id, variation_id, subevent_id)
-            if hit:
-                counts[scope.quota_id] = counts.get(scope.quota_id, 0) + unredeemed
-    return counts
+                entry.blocking_vouchers += int(number)
+    return usage
+
+
+def consumed_units(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
+    """Units each quota has given away (orders + live carts + blocking vouchers): what a capacity check compares
+    with the quota's size. Exit scans do not count yet (check-ins do not exist)."""
+    return {
+        quota_id: entry.orders.paid
+        + entry.orders.pending
+        + entry.cart_positions
+        + entry.blocking_vouchers
+        + entry.waiting_list
+        for quota_id, entry in _usage(session, scopes, now).items()
+    }
 
 
 def quotas_for_product(
@@ -317,65 +268,3 @@ def quotas_for_product(
         return list(candidates)
     scopes = quota_scopes(session, candidates)
     return [quota for quota in candidates if variation_id in scopes[quota.id].variation_ids]
-
-
-# --- the capacity check's count -----------------------------------------------------------------------------------
-
-# The three kinds of use a capacity check needs, in one statement prepared once: it runs twice for every order
-# placed (once before writing, once under the quota locks), so building it per call would cost more than running it.
-# Same rules as the counters above; ``test_consumed_units_agrees_with_availability`` keeps the two in step.
-_CONSUMED = text(
-    """
-    SELECT CAST(NULL AS INTEGER), op.item_id, op.variation_id, op.subevent_id, count(*)
-    FROM order_position op JOIN "order" o ON o.id = op.order_id
-    WHERE op.item_id IN :item_ids AND op.canceled = :no AND o.status IN ('n', 'p')
-    GROUP BY op.item_id, op.variation_id, op.subevent_id
-    UNION ALL
-    SELECT CAST(NULL AS INTEGER), cp.item_id, cp.variation_id, cp.subevent_id, count(*)
-    FROM cart_position cp LEFT JOIN voucher cv ON cv.id = cp.voucher_id
-    WHERE cp.item_id IN :item_ids AND cp.expires > :now AND (cv.id IS NULL OR cv.block_quota = :no)
-    GROUP BY cp.item_id, cp.variation_id, cp.subevent_id
-    UNION ALL
-    SELECT v.quota_id, v.item_id, v.variation_id, v.subevent_id, sum(v.max_usages - v.redeemed)
-    FROM voucher v
-    WHERE v.event_id IN :event_ids AND v.block_quota = :yes AND v.redeemed < v.max_usages
-      AND (v.valid_until IS NULL OR v.valid_until >= :now)
-      AND (v.quota_id IN :quota_ids OR (v.quota_id IS NULL AND v.item_id IN :item_ids))
-    GROUP BY v.quota_id, v.item_id, v.variation_id, v.subevent_id
-    """
-).bindparams(
-    bindparam("item_ids", expanding=True),
-    bindparam("quota_ids", expanding=True),
-    bindparam("event_ids", expanding=True),
-    bindparam("now", type_=UTCDateTime()),
-)
-
-
-def consumed_units(session: Session, scopes: Iterable[QuotaScope], now: datetime) -> dict[int, int]:
-    """Units each quota has given away (orders + live carts + blocking vouchers), in one query: what a capacity
-    check compares with the quota's size. Exit scans do not count yet (check-ins do not exist)."""
-    scopes = list(scopes)
-    used = {scope.quota_id: 0 for scope in scopes}
-    item_ids = sorted(set().union(*(scope.item_ids for scope in scopes))) if scopes else []
-    if not item_ids:
-        return used
-    rows = session.execute(
-        _CONSUMED,
-        {
-            "item_ids": item_ids,
-            "quota_ids": sorted(used),
-            "event_ids": sorted({scope.event_id for scope in scopes}),
-            "now": now,
-            "no": False,
-            "yes": True,
-        },
-    )
-    for quota_id, item_id, variation_id, subevent_id, number in rows:
-        for scope in scopes:
-            if quota_id is not None:
-                hit = quota_id == scope.quota_id
-            else:
-                hit = scope.matches(item_id, variation_id, subevent_id)
-            if hit:
-                used[scope.quota_id] += int(number)
-    return used

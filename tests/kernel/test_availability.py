@@ -138,7 +138,7 @@ def test_many_quotas_take_a_fixed_number_of_queries(kernel, catalog):
         finally:
             sa_event.remove(kernel.db.engine, "before_cursor_execute", record)
     assert len(results) == 21 and all(result.blocking_vouchers == 1 for result in results.values())
-    # Two for the quotas' items and variations, one each for positions, carts and vouchers.
+    # Two for the quotas' items and variations, one for positions, carts and vouchers together.
     assert len(statements) <= 5
 
 
@@ -146,10 +146,14 @@ def test_order_counts_plug_in_without_changing_the_arithmetic(kernel, catalog, m
     """What the orders engine will supply: paid, pending and exited positions, carts and the waiting list."""
     quota_id = catalog["quota"]
     monkeypatch.setattr(
-        availability, "_count_order_positions", lambda *_: {quota_id: OrderCounts(paid=4, pending=2, exited=1)}
+        availability,
+        "_usage",
+        lambda *_: {
+            quota_id: availability._Usage(
+                orders=OrderCounts(paid=4, pending=2, exited=1), cart_positions=1, waiting_list=1
+            )
+        },
     )
-    monkeypatch.setattr(availability, "_count_cart_positions", lambda *_: {quota_id: 1})
-    monkeypatch.setattr(availability, "_count_waiting_list", lambda *_: {quota_id: 1})
     result = available(kernel, catalog)
     assert (result.paid_orders, result.pending_orders, result.exited_orders) == (4, 2, 1)
     assert result.available_number == 10 - 4 - 2 - 1 - 1
@@ -159,7 +163,7 @@ def test_order_counts_plug_in_without_changing_the_arithmetic(kernel, catalog, m
 
 
 def test_consumed_units_agrees_with_availability(kernel, catalog):
-    """The capacity check's one-statement count and the availability breakdown follow the same rules: orders by
+    """The capacity check's count and the availability breakdown agree and follow the counting rules: orders by
     status, canceled positions, live and expired carts, carts on blocking vouchers, vouchers by quota, item and
     variation, expired and used-up vouchers."""
     from boxoffice.kernel.availability import consumed_units, quota_scopes
