@@ -461,6 +461,20 @@ class PaymentProvider(abc.ABC):
         """
         raise PaymentException(f"{self.verbose_name} cannot send refunds automatically; refund manually instead.")
 
+    def confirm(self, payment: Any) -> None:
+        """Report from inside :meth:`execute_payment` that the money of ``payment`` is certain: the kernel confirms
+        it in the unit of work running the step, and the order becomes paid when it is now covered."""
+        # The orders engine is loaded only when a provider step runs, never when a plugin is imported.
+        from boxoffice.kernel.orders.payments import mark_confirmed
+
+        mark_confirmed(payment)
+
+    def refund_sent(self, refund: Any) -> None:
+        """Report from inside :meth:`execute_refund` that the money of ``refund`` was sent back."""
+        from boxoffice.kernel.orders.payments import mark_refund_done
+
+        mark_refund_done(refund)
+
     def api_payment_details(self, payment: Any) -> dict[str, Any]:
         """Provider-specific facts exposed as the payment's ``details`` in the REST API (e.g. card brand).
 

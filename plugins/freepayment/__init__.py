@@ -45,10 +45,7 @@ class FreePayment(PaymentProvider):
 
     def execute_payment(self, payment: Any) -> str | None:
         """Nothing to collect: confirm the payment, which marks the order paid."""
-        # Imported here so that loading the plugin does not pull in the orders engine.
-        from boxoffice.kernel.orders.payments import mark_confirmed
-
-        mark_confirmed(payment)
+        self.confirm(payment)
         return None
 
 

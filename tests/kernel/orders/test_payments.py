@@ -38,7 +38,7 @@ class CardProvider(PaymentProvider):
     def execute_payment(self, payment: Any) -> str | None:
         if self.settings.get("decline"):
             raise PaymentException("The card was declined.")
-        payments.mark_confirmed(payment)
+        self.confirm(payment)
         return None
 
     def payment_refund_supported(self, payment: Any) -> bool:
@@ -50,7 +50,7 @@ class CardProvider(PaymentProvider):
     def execute_refund(self, refund: Any) -> None:
         if self.settings.get("decline"):
             raise PaymentException("The processor refused the refund.")
-        payments.mark_refund_done(refund)
+        self.refund_sent(refund)
 
     def cancel_payment(self, payment: Any) -> None:
         if self.settings.get("decline"):
