@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 from boxoffice.apps.api.toolkit import money
 from boxoffice.hookspecs.providers import PaymentProvider
 from boxoffice.kernel.models import Event
+from boxoffice.kernel.models.checkin import Checkin
+from boxoffice.kernel.models.devices import Device
 from boxoffice.kernel.models.orders import (
     InvoiceAddress,
     Order,
@@ -237,6 +239,7 @@ class OrderShaper:
         self.question_identifiers: dict[int, str] = {}
         self.option_identifiers: dict[int, str] = {}
         self.print_logs: dict[int, list[PrintLogOut]] = defaultdict(list)
+        self.checkins: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self.id_by_position: dict[int, int] = {}
         self.events: dict[int, Event] = {event.id: event} if event is not None else {}
         self.providers_by_event: dict[int, dict[str, PaymentProvider]] = (
@@ -300,6 +303,18 @@ class OrderShaper:
                         info=log.info or {},
                     )
                 )
+            self.load_checkins(position_ids)
+
+    def load_checkins(self, position_ids: Sequence[int]) -> None:
+        """The successful check-ins of these positions, oldest first, in one query."""
+        rows = self.session.execute(
+            select(Checkin, Device.device_id)
+            .outerjoin(Device, Device.id == Checkin.device_id)
+            .where(Checkin.position_id.in_(position_ids), Checkin.successful.is_(True))
+            .order_by(Checkin.datetime, Checkin.id)
+        )
+        for checkin, device_number in rows:
+            self.checkins[checkin.position_id].append(checkin_out(checkin, device_number))
 
     def prepare_orders(self, orders: Sequence[Order], *, new: bool = False) -> None:
         self.load_events({order.event_id for order in orders})
@@ -346,7 +361,7 @@ class OrderShaper:
             valid_from=position.valid_from,
             valid_until=position.valid_until,
             pseudonymization_id=position.pseudonymization_id,
-            checkins=[],
+            checkins=self.checkins.get(position.id, []),
             print_logs=self.print_logs.get(position.id, []),
             downloads=[],
             answers=[self.answer(answer) for answer in position.answers],
@@ -429,6 +444,21 @@ class OrderShaper:
             payment_url=f"{order_url(self.site_url, event, order)}pay/{payment.local_id}/" if pending else None,
             details=payment_details(self.providers_of(event), payment),
         )
+
+
+def checkin_out(checkin: Checkin, device_number: int | None) -> dict[str, Any]:
+    """A successful check-in as positions show it (``device`` is the internal id, ``device_id`` the device's
+    number within its organizer)."""
+    return {
+        "id": checkin.id,
+        "list": checkin.list_id,
+        "datetime": checkin.datetime,
+        "type": checkin.type,
+        "gate": checkin.gate_id,
+        "device": checkin.device_id,
+        "device_id": device_number,
+        "auto_checked_in": checkin.auto_checked_in,
+    }
 
 
 def refund_out(refund: OrderRefund, order: Order) -> RefundOut:

@@ -9,7 +9,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import Select, exists, false, func, or_, select
+from sqlalchemy import Select, exists, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, selectinload
 
 from boxoffice.apps.api.errors import not_found
@@ -31,6 +31,7 @@ from boxoffice.apps.api.resources.orders import (
 from boxoffice.apps.api.resources.quotas import int_param
 from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, possible_id
 from boxoffice.kernel.models import Event
+from boxoffice.kernel.models.checkin import Checkin
 from boxoffice.kernel.models.devices import Device
 from boxoffice.kernel.models.orders import InvoiceAddress, Order, OrderPosition
 from boxoffice.kernel.models.vouchers import Voucher
@@ -111,10 +112,10 @@ def position_filters(call: Call, statement: Select[Any]) -> Select[Any]:
                 ),
             )
         )
-    # No check-ins are recorded yet: no position has one.
     has_checkin = parse_bool(query, "has_checkin")
-    if has_checkin:
-        statement = statement.where(false())
+    if has_checkin is not None:
+        checked_in = exists().where(Checkin.position_id == OrderPosition.id, Checkin.successful.is_(True))
+        statement = statement.where(checked_in if has_checkin else ~checked_in)
     if term := (query.get("search") or "").strip():
         statement = statement.where(
             or_(
