@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 def register_invoice_renderers(event: Event) -> list[type[InvoiceRenderer]] | type[InvoiceRenderer] | None:
     """Return :class:`~boxoffice.hookspecs.providers.InvoiceRenderer` subclasses.
 
-    The event setting ``invoice_renderer`` picks one by ``identifier``; ``generate(invoice)`` returns
-    ``(filename, content_type, bytes)``.
+    The event setting ``invoice_renderer`` picks one by ``identifier`` (the first one offered serves when the
+    setting names none that is active); ``generate(invoice)`` returns ``(filename, content_type, bytes)``. The
+    kernel renders each invoice once, in a job after it was issued, and stores the file; the ``regenerate`` API
+    action renders it again.
     """
 
 
@@ -38,6 +40,9 @@ def register_transmission_providers(
     """Return :class:`~boxoffice.hookspecs.providers.TransmissionProvider` subclasses for one event.
 
     A provider serves one transmission ``type``. Among the providers that are ``is_ready(event)`` and
-    ``is_available(event, country, is_business)``, the highest ``priority`` transmits. ``transmit(invoice)``
-    receives the invoice in status ``inflight`` and must end it ``completed`` or ``failed``.
+    ``is_available(event, country, is_business)``, the highest ``priority`` transmits; providers of plugins not
+    active on the event are never offered. ``transmit(invoice, context)`` runs in a job with the invoice
+    ``inflight``: returning marks it ``completed``, raising
+    :class:`~boxoffice.hookspecs.providers.TransmissionFailed` marks it ``failed`` (retried later with back-off
+    when the failure allows).
     """

@@ -1102,7 +1102,14 @@ class InvoiceRenderer(abc.ABC):
 
     @abc.abstractmethod
     def generate(self, invoice: Any) -> GeneratedFile:
-        """Render ``invoice`` as ``(filename, content_type, bytes)``; issued invoices are stored, not re-rendered."""
+        """Render ``invoice`` as ``(filename, content_type, bytes)``; issued invoices are stored, not re-rendered.
+
+        ``invoice`` carries everything the document shows, copied when it was issued: ``number``, ``date``,
+        ``locale``, ``currency``, the ``invoice_from_*`` and ``invoice_to_*`` fields, the texts, ``refers`` (the
+        invoice a cancellation document cancels) and ``lines`` (``description``, ``gross_value``, ``tax_value``,
+        ``net_value``, ``tax_rate``, ``tax_name``, ``tax_code``, ``period_start``/``period_end`` …). Read those rather
+        than the order, which may have changed since. The kernel calls this with the invoice's locale active.
+        """
         raise NotImplementedError
 
 
@@ -1179,6 +1186,47 @@ class TransmissionType:
         return {}
 
 
+class TransmissionFailed(Exception):
+    """Raised by :meth:`TransmissionProvider.transmit` when the invoice could not be delivered.
+
+    ``message`` is shown to organizers with the invoice; ``retry`` says whether trying again later may help (an
+    unreachable server) or not (the recipient's system refused the document).
+    """
+
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry = retry
+
+
+class TransmissionContext(Protocol):
+    """What the kernel hands a transmission provider along with the invoice."""
+
+    settings: SettingsStore
+    """The settings of the invoice's event (read provider configuration here)."""
+
+    def invoice_file(self) -> GeneratedFile:
+        """The rendered invoice ``(filename, content_type, bytes)``, rendered now if it was not yet."""
+        ...
+
+    def send_mail(
+        self,
+        to: Sequence[str],
+        subject: str | Mapping[str, str],
+        body: str | Mapping[str, str],
+        *,
+        attachments: Sequence[GeneratedFile] = (),
+        context: Mapping[str, Any] | None = None,
+    ) -> str:
+        """Send an e-mail now through the kernel's mail service and return its message id.
+
+        ``subject`` and ``body`` may be multilingual; they are rendered in the invoice's language with the text
+        placeholders (the context holds ``event``, ``order``, ``invoice`` and what ``context`` adds). The mail is
+        recorded in the outbox. Raises :class:`TransmissionFailed` when it could not be sent.
+        """
+        ...
+
+
 class TransmissionProvider(abc.ABC):
     """Base for services that deliver invoices over one :class:`TransmissionType`.
 
@@ -1220,11 +1268,14 @@ class TransmissionProvider(abc.ABC):
         raise NotImplementedError
 
     @abc.abstractmethod
-    def transmit(self, invoice: Any) -> None:
-        """Deliver ``invoice`` (status ``inflight``) and set its status to ``completed`` or ``failed``.
+    def transmit(self, invoice: Any, context: TransmissionContext) -> Mapping[str, Any] | None:
+        """Deliver ``invoice`` (status ``inflight``); return what to keep in its ``transmission_info``.
 
-        Also store what the provider needs later in ``transmission_info`` and set ``transmission_date``. Invoices
-        left ``inflight`` for a day are retried, so transmitting the same invoice twice must be harmless.
+        Raise :class:`TransmissionFailed` when delivery did not work; the kernel then records ``failed`` and, when
+        the failure says a retry may help, tries again later with back-off. Returning records ``completed``. The
+        kernel sets ``transmission_date`` and the status itself. Invoices left ``inflight`` by a crashed worker are
+        retried, so transmitting the same invoice twice must be harmless. ``context`` gives the rendered file,
+        the event's settings and the kernel's mail service.
         """
         raise NotImplementedError
 
@@ -1525,6 +1576,8 @@ __all__ = [
     "SyncMode",
     "TextPlaceholder",
     "TicketOutput",
+    "TransmissionContext",
+    "TransmissionFailed",
     "TransmissionProvider",
     "TransmissionType",
     "UnrecoverableSyncError",

@@ -37,6 +37,14 @@ class Config:
     ticket_secret_length: int = 32
     # Plugin names that are never loaded, even when installed (an operator's kill switch).
     disabled_plugins: tuple[str, ...] = field(default_factory=tuple)
+    # The server's SMTP transport (docs/mail.md); without a host no mail leaves unless an organizer configures its own.
+    mail_host: str = ""
+    mail_port: int = 25
+    mail_user: str = ""
+    mail_password: str = ""
+    mail_tls: bool = False
+    mail_ssl: bool = False
+    mail_from: str = "tickets@localhost"
 
     @property
     def effective_database_url(self) -> str:
@@ -100,6 +108,13 @@ _FIELD_TYPES = {
     "order_code_length": int,
     "ticket_secret_length": int,
     "disabled_plugins": tuple[str, ...],
+    "mail_host": str,
+    "mail_port": int,
+    "mail_user": str,
+    "mail_password": str,
+    "mail_tls": bool,
+    "mail_ssl": bool,
+    "mail_from": str,
 }
 
 
@@ -161,3 +176,7 @@ def _validate(config: Config) -> None:
         raise ConfigError("BOXOFFICE_ORDER_CODE_LENGTH: must be between 5 and 15")
     if not 16 <= config.ticket_secret_length <= 63:
         raise ConfigError("BOXOFFICE_TICKET_SECRET_LENGTH: must be between 16 and 63")
+    if not 0 < config.mail_port < 65536:
+        raise ConfigError(f"BOXOFFICE_MAIL_PORT: invalid port {config.mail_port}")
+    if config.mail_tls and config.mail_ssl:
+        raise ConfigError("BOXOFFICE_MAIL_TLS and BOXOFFICE_MAIL_SSL exclude each other (STARTTLS or implicit TLS)")

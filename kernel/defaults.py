@@ -12,11 +12,12 @@ from sqlalchemy import delete
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, TransmissionType
-from boxoffice.kernel import clock
+from boxoffice.kernel import clock, invoicing, mail
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
 from boxoffice.kernel.orders.carts import delete_expired_carts
 from boxoffice.kernel.orders.lifecycle import expire_orders_job
+from boxoffice.kernel.tickets import ticket_job_definitions, ticket_settings_defaults
 
 plugin_meta = PluginMeta(
     name="boxoffice core",
@@ -65,9 +66,12 @@ def register_settings_defaults() -> list[SettingDefault]:
             permission="event.settings.invoicing:write",
         ),
         SettingDefault("ticket_download", False, bool, public=True, description="Buyers may download tickets"),
+        *ticket_settings_defaults(),
         SettingDefault(
             "event_list_type", "list", str, public=True, description="Organizer page shows events as list/calendar"
         ),
+        *invoicing.settings_defaults(),
+        *mail.settings_defaults(),
     ]
 
 
@@ -106,4 +110,9 @@ def register_jobs() -> list[JobDefinition]:
         JobDefinition("core.expire_orders", expire_orders_job, every_seconds=60),
         # Expired carts already count for nothing; this only keeps the table small.
         JobDefinition("core.delete_expired_carts", delete_expired_carts, queue="background", every_seconds=900),
+        *ticket_job_definitions(),
+        *invoicing.job_definitions(),
+        JobDefinition(mail.SEND_JOB, mail.send_mail_job),
+        # Queued mails whose server could not be reached come back after their back-off.
+        JobDefinition(mail.RETRY_JOB, mail.retry_mail_job, every_seconds=60),
     ]

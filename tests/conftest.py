@@ -155,3 +155,45 @@ def _install_fake_plugin(
 @pytest.fixture
 def install_fake_plugin() -> Callable[..., Path]:
     return _install_fake_plugin
+
+
+# A real SMTP server on the loopback interface (aiosmtpd), for the mail service and invoice transmission tests.
+
+
+class SmtpInbox:
+    """What the test SMTP server received; ``refuse_with`` makes it answer every message with that reply."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.refuse_with: str | None = None
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:
+        if self.refuse_with:
+            return self.refuse_with
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content))  # type: ignore[attr-defined]
+        return "250 Message accepted for delivery"
+
+    def parsed(self, index: int = -1):
+        import email
+        from email import policy
+
+        return email.message_from_bytes(self.messages[index][2], policy=policy.default)
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, int, SmtpInbox]]:
+    """``(host, port, inbox)`` of an SMTP server running for the test."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = SmtpInbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield "127.0.0.1", port, inbox
+    finally:
+        controller.stop()

@@ -39,6 +39,8 @@ class OutboxMail(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     status: Mapped[str] = mapped_column(String(20), default=MAIL_QUEUED, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Deliveries tried before the mail is given up; 1 for mails whose sender retries by itself (transmissions).
+    max_attempts: Mapped[int] = mapped_column(Integer, default=6)
     # When a queued mail is due (again); None for mails that are sent or given up.
     next_attempt: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -486,6 +486,12 @@ class OrderChange:
             hooks.order_changed(event=order.event, order=outcome.split_order, session=self.session)
         if order.status == STATUS_PAID and status_before != STATUS_PAID:
             hooks.order_paid(event=order.event, order=order, session=self.session)
+        from boxoffice.kernel import invoicing  # imported here: the invoice service builds on this module
+
+        if reissue_invoice:
+            invoicing.on_order_changed(self.kernel, self.session, order)
+        if order.status == STATUS_PAID and status_before != STATUS_PAID:
+            invoicing.on_order_paid(self.kernel, self.session, order)
         return outcome
 
     def _lock(self) -> Order:

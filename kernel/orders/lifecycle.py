@@ -45,7 +45,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from boxoffice.kernel import clock
+from boxoffice.kernel import clock, invoicing, mail
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import (
@@ -90,8 +90,8 @@ EXPIRY_BATCH = 200
 LOCK_WAIT_MESSAGE = "The order could not be locked in time because it is being changed elsewhere. Please try again."
 
 
-class MailUnavailable(Exception):
-    """An e-mail was asked for, but this server cannot send mail (the API answers 503)."""
+# No mail transport for the event (the API answers 503); defined with the mail service.
+MailUnavailable = mail.MailUnavailable
 
 
 class NotDeletable(Exception):
@@ -360,6 +360,7 @@ def mark_canceled(
             canceled_payments=canceled_payments,
         )
         _hooks(kernel, order).order_canceled(event=order.event, order=order, session=session)
+        invoicing.on_order_canceled(kernel, session, order)
     return order
 
 
@@ -398,6 +399,7 @@ def reactivate(kernel: Kernel, session: Session, order: Order, *, actor: Actor) 
         hooks.order_changed(event=order.event, order=order, session=session)
         if order.status == STATUS_PAID:
             hooks.order_paid(event=order.event, order=order, session=session)
+            invoicing.on_order_paid(kernel, session, order)
     return order
 
 
@@ -492,14 +494,18 @@ def deny(
 
 
 def resend_link(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
-    """E-mail the buyer the link to their order page.
+    """E-mail the buyer the link to their order page (queued in the outbox, sent once the transaction commits).
 
-    There is no mail transport in the kernel yet, so an order with an address raises :class:`MailUnavailable`
-    (the API answers 503); an order without one is refused with :class:`OrderError`.
+    Without a mail transport for the event :class:`MailUnavailable` is raised (the API answers 503); an order
+    without an address is refused with :class:`OrderError`.
     """
     if not order.email:
         raise OrderError("There is no email address associated with this order.")
-    raise MailUnavailable("No mail transport is configured on this server, so no link can be sent.")
+    try:
+        queued = mail.resend_order_link(kernel, session, order)
+    except ValueError:
+        raise OrderError("The email address of this order is not valid.") from None
+    _log(kernel, session, order, "email.resend_link", actor, mail=queued.id)
 
 
 def regenerate_secrets(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> Order:

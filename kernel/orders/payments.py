@@ -316,6 +316,9 @@ def _mark_paid(
     )
     record_transactions(session, order)
     kernel.plugins.for_event(order.event).order_paid(event=order.event, order=order, session=session)
+    from boxoffice.kernel import invoicing  # imported here: the invoice service builds on this module
+
+    invoicing.on_order_paid(kernel, session, order)
 
 
 def retake_capacity(session: Session, order: Order, *, force: bool) -> None:

@@ -477,6 +477,9 @@ def _place(kernel: Kernel, session: Session, event: Event, draft: OrderDraft, *,
         # Plugins hear of the order inside its transaction: should the quota check below fail, what they wrote
         # (and any job they queued on commit) goes with it.
         kernel.plugins.for_event(event).order_placed(event=event, order=order, session=session)
+        from boxoffice.kernel import invoicing  # imported here: the invoice service builds on this module
+
+        invoicing.on_order_placed(kernel, session, order, settings)
     # Last: lock the quotas this order needs and count again with the order in place; the caller commits right
     # after, so the locks are held for one count and the commit.
     if quota_ids:

@@ -123,6 +123,7 @@ def upgrade() -> None:
         sa.Column("attachments", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("max_attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt", sa.DateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         sa.Column("message_id", sa.String(length=255), nullable=True),
