@@ -149,6 +149,12 @@ class JobContext(Protocol):
         """Return the resolved settings of an event, since jobs get primary keys rather than live objects."""
         ...
 
+    @property
+    def kernel(self) -> Any:
+        """The kernel of the process running the job, for the helpers plugins may use on it (``jobs``,
+        ``settings_for``, ``log_action``, ``provider_step``)."""
+        ...
+
 
 FeeType = Literal["payment", "service", "shipping", "cancellation", "insurance", "late", "other", "giftcard"]
 FEE_TYPES: tuple[str, ...] = (
@@ -461,13 +467,27 @@ class PaymentProvider(abc.ABC):
         """
         raise PaymentException(f"{self.verbose_name} cannot send refunds automatically; refund manually instead.")
 
-    def confirm(self, payment: Any) -> None:
-        """Report from inside :meth:`execute_payment` that the money of ``payment`` is certain: the kernel confirms
-        it in the unit of work running the step, and the order becomes paid when it is now covered."""
+    def confirm(self, payment: Any, amount: Decimal | None = None) -> None:
+        """Report from inside :meth:`execute_payment` (or a ``kernel.provider_step``) that the money of ``payment``
+        is certain: the kernel confirms it in the unit of work running the step, and the order becomes paid when it
+        is now covered. ``amount`` is what actually arrived when it differs from what the attempt asked for (a bank
+        transfer of another sum); the payment then records that amount."""
         # The orders engine is loaded only when a provider step runs, never when a plugin is imported.
         from boxoffice.kernel.orders.payments import mark_confirmed
 
-        mark_confirmed(payment)
+        mark_confirmed(payment, amount=amount)
+
+    def record_received(
+        self, order: Any, amount: Decimal, *, payment_date: datetime | None = None, info: dict[str, Any] | None = None
+    ) -> Any:
+        """Report from inside a ``kernel.provider_step`` that ``amount`` arrived for ``order`` through this method
+        without an open attempt to confirm (a second partial transfer, a buyer who chose another method but paid
+        this way). The kernel adds a confirmed payment of this provider (the order becomes paid when now covered)
+        and returns it. Raises the kernel's order error when the order cannot take it (e.g. an expired order whose
+        quota is gone)."""
+        from boxoffice.kernel.orders.payments import mark_received
+
+        return mark_received(order, self.identifier, Decimal(amount), payment_date=payment_date, info=info)
 
     def refund_sent(self, refund: Any) -> None:
         """Report from inside :meth:`execute_refund` that the money of ``refund`` was sent back."""

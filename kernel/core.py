@@ -21,6 +21,8 @@ from boxoffice.kernel.plugins import PluginManager, RegistryError
 from boxoffice.kernel.settings import Settings, SettingsRegistry
 
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from sqlalchemy.orm import Session
 
     from boxoffice.kernel.models import Event, LogEntry, Organizer
@@ -106,6 +108,15 @@ class Kernel:
         self, session: Session, obj: Any, action_type: str, *, actor: Actor, data: dict[str, Any] | None = None
     ) -> LogEntry:
         return log_action(session, self.plugins.hook, obj, action_type, actor=actor, data=data)
+
+    def provider_step(self, session: Session, actor: Actor) -> AbstractContextManager[None]:
+        """Let payment providers report money outside a step the kernel runs for them (a bank statement import, a
+        processor's webhook): inside the block, ``PaymentProvider.confirm``, ``record_received`` and
+        ``refund_sent`` work on ``session`` and are audit-logged as ``actor``."""
+        # The orders engine is loaded on use: the kernel object is built by processes that never touch orders.
+        from boxoffice.kernel.orders.payments import provider_step
+
+        return provider_step(self, session, actor)
 
     def close(self) -> None:
         self.db.dispose()

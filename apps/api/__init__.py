@@ -2,7 +2,8 @@
 
 Core resources live in ``apps/api/resources/`` (one module per resource family, each exporting ``ROUTES``).
 Plugins add routes with ``register_api_routes``; those are mounted under the event and answer only where the
-plugin is active (404 elsewhere, like an unknown URL).
+plugin is active (404 elsewhere, like an unknown URL). ``register_organizer_api_routes`` mounts routes under the
+organizer, answering only for organizers where the plugin is active (see the hookspec for the rule per level).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import select, text
 
 from boxoffice.apps.api import resources
-from boxoffice.apps.api.auth import NOT_PROVIDED
+from boxoffice.apps.api.auth import NOT_PROVIDED, Principal, authenticate
 from boxoffice.apps.api.errors import EXCEPTION_HANDLERS, ApiError, not_found
 from boxoffice.apps.api.middleware import MIDDLEWARE
 from boxoffice.kernel.core import Kernel
@@ -34,7 +35,8 @@ from boxoffice.kernel.models import Event, Organizer
 logger = logging.getLogger(__name__)
 
 API_PREFIX = "/api/v1"
-EVENT_PATH = API_PREFIX + "/organizers/{organizer_slug:str}/events/{event_slug:str}"
+ORGANIZER_PATH = API_PREFIX + "/organizers/{organizer_slug:str}"
+EVENT_PATH = ORGANIZER_PATH + "/events/{event_slug:str}"
 
 
 def _kernel(connection: ASGIConnection) -> Kernel:
@@ -106,28 +108,84 @@ def plugin_guard(plugin_name: str) -> Callable[[ASGIConnection, BaseRouteHandler
     return guard
 
 
+def _load_organizer(kernel: Kernel, organizer_slug: str, plugin_name: str) -> Organizer | None:
+    """The organizer when ``plugin_name`` is active for it (rule in ``register_organizer_api_routes``)."""
+    plugin = kernel.plugins.plugins.get(plugin_name)
+    if plugin is None:
+        return None
+    with kernel.db.session() as session:
+        organizer = session.scalar(select(Organizer).where(Organizer.slug == organizer_slug))
+        if organizer is None:
+            return None
+        level = plugin.meta.level
+        if level == "global":
+            return organizer
+        if level in ("organizer", "hybrid") and plugin_name not in (organizer.plugins or ()):
+            return None
+        if level == "organizer":
+            return organizer
+        event_plugin_lists = session.scalars(select(Event.plugins).where(Event.organizer_id == organizer.id))
+        return organizer if any(plugin_name in (plugins or ()) for plugins in event_plugin_lists) else None
+
+
+def organizer_plugin_guard(plugin_name: str) -> Callable[[ASGIConnection, BaseRouteHandler], Any]:
+    """Let a plugin's organizer-level route answer only for organizers where that plugin is active."""
+
+    async def guard(connection: ASGIConnection, _handler: BaseRouteHandler) -> None:
+        kernel = _kernel(connection)
+        organizer = await sync_to_thread(_load_organizer, kernel, connection.path_params["organizer_slug"], plugin_name)
+        if organizer is None:
+            raise not_found()
+        connection.state.boxoffice_organizer = organizer
+
+    return guard
+
+
 async def provide_event(request: Request) -> Event:
     return request.state.boxoffice_event
+
+
+async def provide_organizer(request: Request) -> Organizer:
+    return request.state.boxoffice_organizer
 
 
 async def provide_kernel(request: Request) -> Kernel:
     return _kernel(request)
 
 
+async def provide_principal(request: Request) -> Principal:
+    """The caller of a plugin route (401 without valid credentials), resolved like core resources resolve it."""
+    kernel = _kernel(request)
+    header = request.headers.get("authorization")
+
+    def resolve() -> Principal:
+        with kernel.db.session() as session:
+            return authenticate(session, header)
+
+    return await sync_to_thread(resolve)
+
+
 def plugin_routers(kernel: Kernel) -> list[Router]:
-    handlers: dict[str, list[Any]] = defaultdict(list)
-    for plugin_name, handler in kernel.plugins.collect(kernel.plugins.hook.register_api_routes):
-        handlers[plugin_name].append(handler)
-    return [
-        Router(
-            path=EVENT_PATH,
-            route_handlers=route_handlers,
-            guards=[plugin_guard(plugin_name)],
-            dependencies={"event": Provide(provide_event)},
-            tags=[plugin_name],
-        )
-        for plugin_name, route_handlers in handlers.items()
-    ]
+    routers: list[Router] = []
+    mounts = (
+        ("register_api_routes", EVENT_PATH, plugin_guard, "event", provide_event),
+        ("register_organizer_api_routes", ORGANIZER_PATH, organizer_plugin_guard, "organizer", provide_organizer),
+    )
+    for hook_name, path, make_guard, scope_name, provide_scope in mounts:
+        handlers: dict[str, list[Any]] = defaultdict(list)
+        for plugin_name, handler in kernel.plugins.collect(getattr(kernel.plugins.hook, hook_name)):
+            handlers[plugin_name].append(handler)
+        routers += [
+            Router(
+                path=path,
+                route_handlers=route_handlers,
+                guards=[make_guard(plugin_name)],
+                dependencies={scope_name: Provide(provide_scope), "principal": Provide(provide_principal)},
+                tags=[plugin_name],
+            )
+            for plugin_name, route_handlers in handlers.items()
+        ]
+    return routers
 
 
 def create_app(kernel: Kernel | None = None) -> Litestar:

@@ -707,10 +707,11 @@ def _step() -> _Step:
     return step
 
 
-def mark_confirmed(payment: OrderPayment) -> None:
+def mark_confirmed(payment: OrderPayment, amount: Decimal | None = None) -> None:
     """For payment providers, from inside ``execute_payment``: the money of ``payment`` is certain.
 
-    Does what :func:`confirm_payment` does (the order may become paid), in the kernel's unit of work.
+    Does what :func:`confirm_payment` does (the order may become paid), in the kernel's unit of work. ``amount``
+    replaces the attempt's amount with what actually arrived (only while the payment is still open).
     """
     step = _step()
     confirm_payment(step.kernel, step.session, payment, actor=step.actor)
@@ -723,6 +724,30 @@ def mark_refund_done(refund: OrderRefund) -> None:
 
 
 # --- order status changes caused by refunds ------------------------------------------------------------------------
+def mark_received(
+    order: Order,
+    provider: str,
+    amount: Decimal,
+    *,
+    payment_date: datetime | None = None,
+    info: dict[str, Any] | None = None,
+) -> OrderPayment:
+    """For payment providers, inside a provider step: ``amount`` arrived for ``order`` through ``provider`` without
+    an open attempt; recorded as a confirmed payment (see :func:`record_payment`)."""
+    step = _step()
+    return record_payment(
+        step.kernel,
+        step.session,
+        order,
+        actor=step.actor,
+        provider=provider,
+        amount=amount,
+        state="confirmed",
+        payment_date=payment_date,
+        info=info,
+    )
+
+
 
 
 def cancel_order_for_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
