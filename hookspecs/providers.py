@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar, Literal, NamedTuple, Protocol
 from xml.sax.saxutils import escape as xml_escape
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -549,11 +549,38 @@ def _is_pdf(content_type: str) -> bool:
     return content_type.split(";", 1)[0].strip().lower() == "application/pdf"
 
 
+class TemplateRenderer(Protocol):
+    """Renders texts with ``{placeholders}`` for one event (the kernel passes its renderer to ticket outputs)."""
+
+    def render(self, template: str, context: Mapping[str, Any] | None = None) -> str:
+        """``template`` with the placeholders usable in ``context`` (``position``, ``order`` …) filled in."""
+        ...
+
+    def sample(self, template: str) -> str:
+        """``template`` with every placeholder's sample value, for previews."""
+        ...
+
+
+class _LiteralTexts:
+    """Used when no renderer is given (a provider built outside the kernel): texts stay as written."""
+
+    def render(self, template: str, context: Mapping[str, Any] | None = None) -> str:
+        return template
+
+    def sample(self, template: str) -> str:
+        return template
+
+
+BatchEntry = tuple[Any, Mapping[str, Any]]
+"""One ticket of a batch: the order position and per-ticket options (e.g. ``override_layout``)."""
+
+
 class TicketOutput(abc.ABC):
     """Base for downloadable ticket formats (PDF, wallet passes, …).
 
-    Built with the event and a settings sandbox prefixed ``ticketoutput_<identifier>_``. ``identifier`` becomes
-    the ``output`` of the REST ``downloads`` lists and the last segment of ``…/download/<output>/``.
+    Built with the event, a settings sandbox prefixed ``ticketoutput_<identifier>_`` and ``texts``, the kernel's
+    :class:`TemplateRenderer` for the event (placeholders in layouts). ``identifier`` becomes the ``output`` of the
+    REST ``downloads`` lists and the last segment of ``…/download/<output>/``.
     """
 
     identifier: ClassVar[str] = ""
@@ -565,10 +592,11 @@ class TicketOutput(abc.ABC):
     preview_allowed: ClassVar[bool] = True
     """Whether organizers may render a sample ticket; turn off for outputs that need real order data."""
 
-    def __init__(self, event: Event, settings: SettingsStore) -> None:
+    def __init__(self, event: Event, settings: SettingsStore, texts: TemplateRenderer | None = None) -> None:
         _check_identifier(self)
         self.event = event
         self.settings = settings
+        self.texts: TemplateRenderer = texts if texts is not None else _LiteralTexts()
 
     @property
     @abc.abstractmethod
@@ -622,6 +650,36 @@ class TicketOutput(abc.ABC):
                 taken.add(name)
                 archive.writestr(name, content)
         return f"{order.code}.zip", "application/zip", buffer.getvalue()
+
+    def cache_marker(self) -> str:
+        """Anything besides the order that a generated file depends on (e.g. the layouts' last change).
+
+        The kernel keeps generated files until the order or this marker changes; the default says nothing else
+        matters.
+        """
+        return ""
+
+    def generate_batch(
+        self, entries: Iterable[BatchEntry], target: BinaryIO, progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Write the tickets of many positions as one PDF to ``target`` (bulk printing); ``progress(done)`` after
+        each ticket.
+
+        The default renders each ticket with :meth:`generate` (options are ignored) and joins the files with the
+        kernel's streaming PDF concatenation, so memory stays flat; override to render a batch natively faster.
+        Outputs that do not produce PDFs cannot be batched.
+        """
+        # Loaded only when a batch runs, never when a plugin is imported.
+        from boxoffice.kernel.pdfs import PdfConcatenator
+
+        with PdfConcatenator(target) as joined:
+            for done, (position, _options) in enumerate(entries, start=1):
+                _, content_type, content = self.generate(position)
+                if not _is_pdf(content_type):
+                    raise ValueError(f"{type(self).__qualname__} does not produce PDFs and cannot render batches")
+                joined.append(io.BytesIO(content))
+                if progress is not None:
+                    progress(done)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1571,6 +1629,7 @@ __all__ = [
     "TRANSMISSION_PENDING",
     "TRANSMISSION_STATUSES",
     "TRANSMISSION_UNKNOWN",
+    "BatchEntry",
     "DataShredder",
     "Exporter",
     "FeeLine",
@@ -1594,6 +1653,7 @@ __all__ = [
     "SyncConfigError",
     "SyncError",
     "SyncMode",
+    "TemplateRenderer",
     "TextPlaceholder",
     "TicketOutput",
     "TransmissionContext",

@@ -30,6 +30,7 @@ from boxoffice.kernel.models.orders import (
 )
 from boxoffice.kernel.models.questions import Question, QuestionOption
 from boxoffice.kernel.orders.placement import format_name
+from boxoffice.kernel.tickets import download_url
 
 
 class AnswerOut(msgspec.Struct):
@@ -225,6 +226,7 @@ class OrderShaper:
         zero_ids: bool = False,
         position_extras: Callable[[OrderPosition], dict[str, Any]] | None = None,
         provider_factory: Callable[[Event], dict[str, PaymentProvider]] | None = None,
+        download_outputs: Callable[[Event, Order], list[str]] | None = None,
     ) -> None:
         self.session = session
         self.event = event
@@ -236,6 +238,9 @@ class OrderShaper:
         self.zero_ids = zero_ids
         self.position_extras = position_extras
         self.provider_factory = provider_factory
+        # Ticket outputs an order offers (kernel.tickets.available_outputs), asked once per order.
+        self.download_outputs = download_outputs
+        self.outputs_by_order: dict[int, list[str]] = {}
         self.question_identifiers: dict[int, str] = {}
         self.option_identifiers: dict[int, str] = {}
         self.print_logs: dict[int, list[PrintLogOut]] = defaultdict(list)
@@ -320,6 +325,13 @@ class OrderShaper:
         self.load_events({order.event_id for order in orders})
         self.prepare_positions([position for order in orders for position in order.positions], new=new)
 
+    def outputs(self, order: Order) -> list[str]:
+        if self.download_outputs is None or self.zero_ids:
+            return []
+        if order.id not in self.outputs_by_order:
+            self.outputs_by_order[order.id] = self.download_outputs(self.event_of(order), order)
+        return self.outputs_by_order[order.id]
+
     def answer(self, answer: QuestionAnswer) -> AnswerOut:
         return AnswerOut(
             question=answer.question_id,
@@ -363,7 +375,15 @@ class OrderShaper:
             pseudonymization_id=position.pseudonymization_id,
             checkins=self.checkins.get(position.id, []),
             print_logs=self.print_logs.get(position.id, []),
-            downloads=[],
+            downloads=[]
+            if position.canceled
+            else [
+                {
+                    "output": output,
+                    "url": download_url(self.site_url, self.event_of(order), output, position_id=position.id),
+                }
+                for output in self.outputs(order)
+            ],
             answers=[self.answer(answer) for answer in position.answers],
             seat=None,
             plugin_data=position.plugin_data or {},
@@ -403,7 +423,10 @@ class OrderShaper:
             custom_followup_at=order.custom_followup_at,
             invoice_address=invoice_address(order.invoice_address) if order.invoice_address else None,
             positions=[self.position(position, order) for position in positions],
-            downloads=[],
+            downloads=[
+                {"output": output, "url": download_url(self.site_url, event, output, order=order)}
+                for output in self.outputs(order)
+            ],
             checkin_attention=order.checkin_attention,
             checkin_text=order.checkin_text,
             last_modified=order.last_modified,

@@ -25,6 +25,7 @@ from boxoffice.kernel.models.orders import ORDER_STATUSES, InvoiceAddress, Order
 from boxoffice.kernel.models.subevents import SubEvent
 from boxoffice.kernel.orders.details import DETAIL_FIELDS, OrderDetails, change_order_details
 from boxoffice.kernel.orders.providers import payment_providers
+from boxoffice.kernel.tickets import available_outputs
 
 READ_PERMISSIONS = ("event.orders:read", "event.orders:write")
 WRITE_PERMISSION = "event.orders:write"
@@ -82,6 +83,7 @@ def shaper(call: Call, event: Event | None, *, organizer_wide: bool = False, **o
         provider_factory=(lambda found: payment_providers(call.kernel, call.session, found))
         if organizer_wide
         else None,
+        download_outputs=lambda found, order: available_outputs(call.kernel, call.session, found, order),
         **options,
     )
 
