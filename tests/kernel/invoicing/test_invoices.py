@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from invoicing_world import ACTOR, InvoiceWorld
 from sqlalchemy import select
 
 from boxoffice.kernel import invoicing
@@ -14,8 +15,6 @@ from boxoffice.kernel.models import LogEntry
 from boxoffice.kernel.models.invoices import Invoice, InvoiceImmutable, InvoiceNumberCounter
 from boxoffice.kernel.orders import lifecycle
 from boxoffice.kernel.orders.errors import OrderError
-
-from .conftest import ACTOR, InvoiceWorld
 
 
 def issue(world: InvoiceWorld, code: str) -> Invoice:
@@ -53,7 +52,9 @@ def test_an_invoice_copies_recipient_sender_lines_and_texts(invoice_world: Invoi
     ]
     assert invoice.invoice_to_is_business is True
     assert invoice.introductory_text == "Vielen Dank!"
-    assert [(line.position, line.description, line.gross_value, line.tax_value, line.tax_name) for line in invoice.lines] == [
+    assert [
+        (line.position, line.description, line.gross_value, line.tax_value, line.tax_name) for line in invoice.lines
+    ] == [
         (1, "Eintrittskarte", Decimal("119.00"), Decimal("19.00"), "MwSt."),
         (2, "Eintrittskarte", Decimal("119.00"), Decimal("19.00"), "MwSt."),
         (3, "Service fee", Decimal("11.90"), Decimal("1.90"), "MwSt."),
@@ -128,7 +129,11 @@ def test_canceling_an_order_cancels_its_invoice_and_a_kept_fee_gets_a_new_one(in
     issue(invoice_world, code)
     with invoice_world.kernel.db.session() as session:
         lifecycle.mark_canceled(
-            invoice_world.kernel, session, invoice_world.order(session, code), actor=ACTOR, cancellation_fee=Decimal("10")
+            invoice_world.kernel,
+            session,
+            invoice_world.order(session, code),
+            actor=ACTOR,
+            cancellation_fee=Decimal("10"),
         )
     invoices = invoice_world.invoices(code)
     assert [(invoice.is_cancellation, invoice.total) for invoice in invoices] == [
@@ -146,7 +151,9 @@ def test_reissue_cancels_and_issues_from_the_changed_order(invoice_world: Invoic
         order = invoice_world.order(session, code)
         order.positions[0].price = Decimal("80.00")
         session.flush()
-        replacement = invoicing.reissue_invoice(invoice_world.kernel, session, session.get(Invoice, original.id), actor=ACTOR)
+        replacement = invoicing.reissue_invoice(
+            invoice_world.kernel, session, session.get(Invoice, original.id), actor=ACTOR
+        )
         _ = replacement.lines
     assert replacement.number == "CONF-00003"
     assert replacement.total == Decimal("80.00")
