@@ -26,7 +26,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.params import Body, FromPath
+from litestar.params import Body, FromPath, JSONBody
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -227,7 +227,8 @@ def job_out(job: ImportJob, event_slugs: dict[int, str]) -> JobOut:
 
 
 def slugs(session: Session, organizer: Organizer) -> dict[int, str]:
-    return dict(session.execute(select(Event.id, Event.slug).where(Event.organizer_id == organizer.id)).tuples())
+    rows = session.execute(select(Event.id, Event.slug).where(Event.organizer_id == organizer.id))
+    return {event_id: slug for event_id, slug in rows}
 
 
 def _text(value: str | None, field: str, index: int, limit: int, problems: list[dict[str, str]]) -> None:
@@ -377,7 +378,10 @@ async def get_import_job(
 
 @post("/bankimportjobs/", status_code=201)
 async def create_import_job(
-    kernel: NamedDependency[Kernel], organizer: NamedDependency[Organizer], principal: NamedDependency[Any], data: JobIn
+    kernel: NamedDependency[Kernel],
+    organizer: NamedDependency[Organizer],
+    principal: NamedDependency[Any],
+    data: JSONBody[JobIn],
 ) -> JobOut:
     """Hand in bank transactions for matching. Answers 201 with the job: already ``completed`` when jobs run
     in-process, ``pending`` (without transactions) while a worker has it queued."""
@@ -528,7 +532,7 @@ async def create_refund_export(
     kernel: NamedDependency[Kernel],
     organizer: NamedDependency[Organizer],
     principal: NamedDependency[Any],
-    data: ExportIn | None = None,
+    data: JSONBody[ExportIn | None] = None,
 ) -> ExportOut:
     """Collect every bank transfer refund that waits to be sent (state ``created`` or ``transit``, not exported
     before, in EUR with a valid IBAN) into a new export; the others are listed as ``skipped`` with the reason."""
