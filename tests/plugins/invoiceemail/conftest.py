@@ -1,0 +1,3 @@
+"""The shared invoice test world."""
+
+from invoicing_world import invoice_world  # noqa: F401
