@@ -77,7 +77,9 @@ ISSUE_3_RESOURCES = (
 
 # The resources of issue 4, the orders engine.
 ISSUE_4_RESOURCES = ("orders", "carts", "transactions")
-RESOURCES = ISSUE_3_RESOURCES + ISSUE_4_RESOURCES
+# Issue 5: the bank transfer plugin's organizer-level import jobs.
+ISSUE_5_RESOURCES = ("banktransfer",)
+RESOURCES = ISSUE_3_RESOURCES + ISSUE_4_RESOURCES + ISSUE_5_RESOURCES
 
 EVENT_API = "/api/v1/organizers/{organizer}/events/{event}"
 ORDER_API = EVENT_API + "/orders/{code}/"
@@ -414,6 +416,15 @@ class World:
         return self.once(key, lambda: self.call("POST", path, body)[id_field])
 
     # --- event-level objects ---
+
+    def bank_transfer_on(self) -> None:
+        """The bank transfer plugin on the event: its organizer-level resources answer only then."""
+        self.once("banktransfer_on", lambda: self.call("PATCH", self.event_path() + "/", {"plugins": ["banktransfer"]}))
+
+    def bank_import_job(self) -> int:
+        self.bank_transfer_on()
+        body = {"event": EVENT, "transactions": [{"payer": "Foo", "reference": "DEMOCON-XXXXX", "amount": "23.00"}]}
+        return self.create("bank_import_job", f"/api/v1/organizers/{ORGANIZER}/bankimportjobs/", body)
 
     def taxrule(self) -> int:
         return self.create("taxrule", self.event_path() + "/taxrules/", {"name": {"en": "VAT"}, "rate": "19.00"})
@@ -825,6 +836,7 @@ ID_OBJECTS: dict[str, Callable[[World], Any]] = {
     "question_options": World.question_option,
     "quotas": World.quota,
     "vouchers": World.voucher,
+    "banktransfer": World.bank_import_job,
     "carts": World.cart_position,
 }
 TEAM_CHILDREN: dict[str, Callable[[World], Any]] = {
@@ -949,6 +961,8 @@ def rewrite_body(world: World, example: Example, body: Any) -> Any:
     elif resource == "subevents" and "item_price_overrides" in body:
         for override in body["item_price_overrides"]:
             override["item"] = world.series_item()
+    elif resource == "banktransfer" and method == "POST":
+        body["event"] = EVENT
     elif example.path == "/api/v1/device/initialize":
         body["token"] = world.device()["initialization_token"]
         if "rsa_pubkey" in body:
@@ -1059,6 +1073,8 @@ def build_request(world: World, example: Example) -> Request:
     if example.query:
         path += "?" + example.query
     request = Request(example.method, path, headers=world.api.headers())
+    if example.resource == "banktransfer":
+        world.bank_transfer_on()
     if example.path == "/api/v1/device/eventselection":
         world.running_event()
     if example.path.startswith("/api/v1/device/"):
