@@ -1,0 +1,84 @@
+"""An API client on seeded data (the API tests' organizers ``demo``/``rival``) with the PDF plugin enabled on
+``democon``, and helpers to place orders."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from litestar.testing import TestClient
+
+from boxoffice.apps.api import create_app
+from boxoffice.kernel.config import Config
+from boxoffice.kernel.core import Kernel
+
+
+def _api_helpers() -> Any:
+    path = Path(__file__).resolve().parents[2] / "apps" / "api" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_ticketpdf_api_helpers", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+HELPERS = _api_helpers()
+EVENT = "/api/v1/organizers/demo/events/democon/"
+
+
+@pytest.fixture(scope="session")
+def pdf_client(migrated_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Kernel, TestClient]]:
+    kernel = Kernel(Config(database_url=migrated_url, data_dir=tmp_path_factory.mktemp("pdf-data")))
+    with TestClient(app=create_app(kernel)) as client:
+        yield kernel, client
+    kernel.close()
+
+
+@pytest.fixture
+def api(pdf_client: tuple[Kernel, TestClient], empty_tables: Callable[[Kernel], None]) -> Iterator[Any]:
+    kernel, client = pdf_client
+    HELPERS.seed(kernel)
+    holder = HELPERS.Api(kernel, client, "")
+    holder.token = holder.make_token()
+    assert holder.patch(EVENT, {"plugins": ["ticketoutputpdf"]}).status_code == 200
+    try:
+        yield holder
+    finally:
+        empty_tables(kernel)
+
+
+def upload(api: Any, content: bytes, content_type: str = "application/pdf", name: str = "background.pdf") -> str:
+    response = api.client.post(
+        "/api/v1/upload",
+        content=content,
+        headers={
+            **api.headers(),
+            "Content-Type": content_type,
+            "Content-Disposition": f'attachment; filename="{name}"',
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()["id"]
+
+
+def place(api: Any, names: tuple[str, ...] = ("Ada Lovelace",), item: int | None = None, **fields: Any) -> dict:
+    item = item or api.get(EVENT + "items/").json()["results"][0]["id"]
+    body = {
+        "email": "buyer@example.org",
+        "locale": "en",
+        "status": "p",
+        "payment_provider": "manual",
+        "positions": [
+            {"positionid": index, "item": item, "price": "35.00", "attendee_name_parts": {"full_name": name}}
+            for index, name in enumerate(names, start=1)
+        ],
+        **fields,
+    }
+    response = api.post(EVENT + "orders/", body)
+    assert response.status_code == 201, response.text
+    return response.json()
