@@ -27,7 +27,6 @@ from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.checkin.queries import inside_positions, product_allowed
 from boxoffice.kernel.checkin.rules import RuleContext, RuleError, evaluate, explain, uses_entries
-from boxoffice.kernel.models import Item
 from boxoffice.kernel.models.checkin import (
     REASON_ALREADY_REDEEMED,
     REASON_AMBIGUOUS,
@@ -47,7 +46,6 @@ from boxoffice.kernel.models.checkin import (
     Checkin,
     CheckinList,
 )
-from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
     STATUS_EXPIRED,
@@ -116,43 +114,6 @@ class ScanResult:
     questions: list[Question] = field(default_factory=list)
     # Successful scans of the position on the list, oldest first (after this one).
     history: list[Checkin] = field(default_factory=list)
-
-    @property
-    def require_attention(self) -> bool:
-        if self.position is None:
-            return False
-        position = self.position
-        variation = _variation(position)
-        return bool(
-            position.order.checkin_attention
-            or _item(position).checkin_attention
-            or (variation is not None and variation.checkin_attention)
-        )
-
-    @property
-    def checkin_texts(self) -> list[str]:
-        if self.position is None:
-            return []
-        position = self.position
-        variation = _variation(position)
-        texts = [position.order.checkin_text, _item(position).checkin_text, variation and variation.checkin_text]
-        return [text for text in texts if text]
-
-
-def _item(position: OrderPosition) -> Item:
-    session = Session.object_session(position)
-    assert session is not None
-    found = session.get(Item, position.item_id)
-    assert found is not None
-    return found
-
-
-def _variation(position: OrderPosition) -> ItemVariation | None:
-    if position.variation_id is None:
-        return None
-    session = Session.object_session(position)
-    assert session is not None
-    return session.get(ItemVariation, position.variation_id)
 
 
 def event_zone(checkin_list: CheckinList) -> ZoneInfo:

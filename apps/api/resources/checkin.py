@@ -18,13 +18,13 @@ import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from sqlalchemy import Select, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, not_found
-from boxoffice.apps.api.order_shape import PositionOut
+from boxoffice.apps.api.order_shape import OrderShaper, PositionOut
 from boxoffice.apps.api.resources.items import lookup, render_item, serialize_variation
 from boxoffice.apps.api.resources.orderpositions import POSITION_ORDERING, position_filters, positions_with_orders
-from boxoffice.apps.api.resources.orders import page_generated, repeated_param, shaper
+from boxoffice.apps.api.resources.orders import page_generated, repeated_param
 from boxoffice.apps.api.resources.questions import item_ids_by_question
 from boxoffice.apps.api.resources.questions import serialize as serialize_question
 from boxoffice.apps.api.resources.quotas import int_param
@@ -87,7 +87,7 @@ def organizer_lists(call: Call, organizer_id: int, list_ids: Sequence[int], fiel
             select(CheckinList)
             .join(Event, Event.id == CheckinList.event_id)
             .where(CheckinList.id.in_(wanted), Event.organizer_id == organizer_id)
-            .options(selectinload(CheckinList.limit_products), selectinload(CheckinList.event))
+            .options(selectinload(CheckinList.limit_products), contains_eager(CheckinList.event))
         )
     }
     lists: list[CheckinList] = []
@@ -123,10 +123,12 @@ class CheckinShaper:
         self.call = call
         self.list_ids = set(list_ids)
         self.expand = {name for name in expand if name in EXPANDABLE}
-        self.orders = shaper(call, event, organizer_wide=event is None)
+        # Payment details are not part of this view: no payment providers are built.
+        self.orders = OrderShaper(call.session, event, call.kernel.config.site_url)
         self.parent_names: dict[int, str | None] = {}
-        self.attention_items: set[int] = set()
-        self.attention_variations: set[int] = set()
+        # (checkin_attention, checkin_text) of the positions' products and variations.
+        self.item_flags: dict[int, tuple[bool, str | None]] = {}
+        self.variation_flags: dict[int, tuple[bool, str | None]] = {}
         self.expanded: dict[tuple[str, int], Any] = {}
 
     def prepare(self, positions: Sequence[OrderPosition]) -> None:
@@ -141,18 +143,18 @@ class CheckinShaper:
             ):
                 self.parent_names[parent_id] = name
         item_ids = {p.item_id for p in positions}
-        self.attention_items = set(
-            session.scalars(select(Item.id).where(Item.id.in_(item_ids), Item.checkin_attention.is_(True)))
-        )
+        for item_id, attention, text in session.execute(
+            select(Item.id, Item.checkin_attention, Item.checkin_text).where(Item.id.in_(item_ids))
+        ):
+            self.item_flags[item_id] = (attention, text)
         variation_ids = {p.variation_id for p in positions if p.variation_id is not None}
         if variation_ids:
-            self.attention_variations = set(
-                session.scalars(
-                    select(ItemVariation.id).where(
-                        ItemVariation.id.in_(variation_ids), ItemVariation.checkin_attention.is_(True)
-                    )
+            for variation_id, attention, text in session.execute(
+                select(ItemVariation.id, ItemVariation.checkin_attention, ItemVariation.checkin_text).where(
+                    ItemVariation.id.in_(variation_ids)
                 )
-            )
+            ):
+                self.variation_flags[variation_id] = (attention, text)
         if self.expand:
             self._expand(positions)
 
@@ -193,6 +195,21 @@ class CheckinShaper:
                     serialize_question(question, item_ids[question.id])
                 )
 
+    def _flags(self, position: OrderPosition) -> list[tuple[bool, str | None]]:
+        flags = [(position.order.checkin_attention, position.order.checkin_text)]
+        flags.append(self.item_flags.get(position.item_id, (False, None)))
+        if position.variation_id is not None:
+            flags.append(self.variation_flags.get(position.variation_id, (False, None)))
+        return flags
+
+    def require_attention(self, position: OrderPosition) -> bool:
+        """The order, the product or the variation asks door staff to look closely."""
+        return any(attention for attention, _ in self._flags(position))
+
+    def checkin_texts(self, position: OrderPosition) -> list[str]:
+        """Texts to show at the door: the order's, the product's and the variation's."""
+        return [text for _, text in self._flags(position) if text]
+
     def position(self, position: OrderPosition) -> dict[str, Any]:
         order = position.order
         shaped: PositionOut = self.orders.position(position, order)
@@ -203,11 +220,7 @@ class CheckinShaper:
             if not fallback and order.invoice_address is not None:
                 fallback = format_name(order.invoice_address.name_parts)
             data["attendee_name"] = fallback or None
-        data["require_attention"] = bool(
-            order.checkin_attention
-            or position.item_id in self.attention_items
-            or (position.variation_id is not None and position.variation_id in self.attention_variations)
-        )
+        data["require_attention"] = self.require_attention(position)
         data["order__status"] = order.status
         data["order__valid_if_pending"] = order.valid_if_pending
         data["order__require_approval"] = order.require_approval
@@ -230,13 +243,15 @@ def scan_answer(call: Call, result: ScanResult, expand: Sequence[str]) -> tuple[
     if result.status != "ok":
         body["reason"] = result.reason
         body["reason_explanation"] = result.explanation
-    body["require_attention"] = result.require_attention
-    body["checkin_texts"] = result.checkin_texts
+    body["require_attention"] = False
+    body["checkin_texts"] = []
     if result.checkin_list is not None and result.position is not None:
         body["list"] = list_summary(result.checkin_list)
     if result.position is not None:
         view = CheckinShaper(call, result.checkin_list.event if result.checkin_list else None, _lists(result), expand)
         view.prepare([result.position])
+        body["require_attention"] = view.require_attention(result.position)
+        body["checkin_texts"] = view.checkin_texts(result.position)
         body["position"] = view.position(result.position)
     if result.status == STATUS_INCOMPLETE:
         item_ids = item_ids_by_question(call, [question.id for question in result.questions])

@@ -79,7 +79,9 @@ ISSUE_3_RESOURCES = (
 ISSUE_4_RESOURCES = ("orders", "carts", "transactions")
 # Issue 5: the bank transfer plugin's organizer-level import jobs.
 ISSUE_5_RESOURCES = ("banktransfer",)
-RESOURCES = ISSUE_3_RESOURCES + ISSUE_4_RESOURCES + ISSUE_5_RESOURCES
+# The resources of issue 7, check-in.
+ISSUE_7_RESOURCES = ("checkinlists", "checkin")
+RESOURCES = ISSUE_3_RESOURCES + ISSUE_4_RESOURCES + ISSUE_5_RESOURCES + ISSUE_7_RESOURCES
 
 EVENT_API = "/api/v1/organizers/{organizer}/events/{event}"
 ORDER_API = EVENT_API + "/orders/{code}/"
@@ -819,6 +821,62 @@ class World:
             fees=[{**fee, "fee_type": "service", "value": "1.00"}, {**fee, "fee_type": "shipping", "value": "2.00"}],
         )
 
+    # --- check-in ---
+
+    def checkin_list(self) -> int:
+        return self.create("checkin_list", f"{self.event_path()}/checkinlists/", {"name": "Default list"})
+
+    def checked_in(self, nonce: str | None = None) -> dict[str, Any]:
+        """The paid order's ticket, checked in on the list (with ``nonce``, for the annulment example)."""
+
+        def make() -> dict[str, Any]:
+            body = {"secret": self.ticket_secret(), "lists": [self.checkin_list()], "nonce": nonce}
+            return self.call("POST", f"/api/v1/organizers/{ORGANIZER}/checkinrpc/redeem/", body)
+
+        return self.once(f"checked_in_{nonce}", make)
+
+    def ticket_secret(self) -> str:
+        return _positions_of(self.paid_order())[0]["secret"]
+
+
+def checkin_path_parameter(world: World, example: Example, name: str) -> Any:
+    """``{list}`` is the check-in list; ``{id}`` a ticket under ``positions/``, the list elsewhere."""
+    if name == "list" or (name == "id" and "/positions/{id}/" not in example.path):
+        return world.checkin_list()
+    return world.position_id(world.paid_order())
+
+
+def rewrite_checkin_body(world: World, example: Example, body: Any) -> Any:
+    if not isinstance(body, dict):
+        return body
+    if "lists" in body:
+        body["lists"] = [world.checkin_list()]
+    if "limit_products" in body:
+        body["limit_products"] = [world.item(), world.plain_item()]
+    if "secret" in body:
+        body["secret"] = world.ticket_secret()
+    if example.path.endswith("/annul/"):
+        world.checked_in(body["nonce"])
+    if "answers" in body:
+        # The example answers question 4, which is not asked at check-in here: answers are only read for the
+        # questions a ticket's product asks at check-in.
+        body["answers"] = {}
+    return body
+
+
+def checkin_query(world: World, query: str) -> str:
+    """The example's ``list=1`` names this server's list."""
+    return re.sub(r"(^|&)list=\d+", lambda found: f"{found.group(1)}list={world.checkin_list()}", query)
+
+
+# What a check-in list of rows needs so that it has a first result, by the list's last path segment.
+CHECKIN_LIST_ROWS: dict[str, Callable[[World], Any]] = {
+    "checkinlists": World.checkin_list,
+    "checkins": World.checked_in,
+    "positions": World.paid_order,
+    "search": World.paid_order,
+}
+
 
 # --- turning an example into a request ----------------------------------------------------------------------------
 
@@ -900,6 +958,8 @@ def order_of(world: World, example: Example) -> dict[str, Any]:
 def path_parameter(world: World, example: Example, name: str) -> Any:
     if name == "organizer":
         return ORGANIZER
+    if example.resource in ISSUE_7_RESOURCES and name in ("list", "id"):
+        return checkin_path_parameter(world, example, name)
     if name == "event":
         in_series = example.resource == "subevents" or example.path == ORDER_API + "change/"
         return world.series() if in_series else EVENT
@@ -944,6 +1004,8 @@ def rewrite_body(world: World, example: Example, body: Any) -> Any:
         body["plugins"] = []
     if resource in ISSUE_4_RESOURCES:
         return rewrite_order_body(world, example, body)
+    if resource in ISSUE_7_RESOURCES:
+        return rewrite_checkin_body(world, example, body)
     if resource == "items" and method == "POST":
         body["tax_rule"] = world.taxrule()
     elif resource == "item_add-ons" and method == "POST":
@@ -1071,7 +1133,12 @@ def build_request(world: World, example: Example) -> Request:
     values = {name: path_parameter(world, example, name) for name in names}
     path = example.path.format(**values)
     if example.query:
-        path += "?" + example.query
+        path += "?" + (checkin_query(world, example.query) if example.resource in ISSUE_7_RESOURCES else example.query)
+    if example.method == "GET" and example.resource in ISSUE_7_RESOURCES:
+        make_row = CHECKIN_LIST_ROWS.get(example.path.rstrip("/").split("/")[-1])
+        if make_row is not None:
+            make_row(world)
+            world.checkin_list()
     request = Request(example.method, path, headers=world.api.headers())
     if example.resource == "banktransfer":
         world.bank_transfer_on()
