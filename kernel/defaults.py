@@ -13,6 +13,7 @@ from sqlalchemy import delete
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, TransmissionType
 from boxoffice.kernel import clock, invoicing, mail
+from boxoffice.kernel.checkin.redeem import exit_all_job
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
 from boxoffice.kernel.orders.carts import delete_expired_carts
@@ -110,6 +111,8 @@ def register_jobs() -> list[JobDefinition]:
         JobDefinition("core.expire_orders", expire_orders_job, every_seconds=60),
         # Expired carts already count for nothing; this only keeps the table small.
         JobDefinition("core.delete_expired_carts", delete_expired_carts, queue="background", every_seconds=900),
+        # Check-in lists with ``exit_all_at`` let everyone out within a minute of that moment.
+        JobDefinition("core.checkin_exit_all", exit_all_job, every_seconds=60),
         *ticket_job_definitions(),
         *invoicing.job_definitions(),
         JobDefinition(mail.SEND_JOB, mail.send_mail_job),

@@ -631,3 +631,9 @@ def exit_everyone(kernel: Kernel, session: Session) -> int:
         )
     session.flush()
     return recorded
+
+
+def exit_all_job(context: Any) -> int:
+    """Periodic job ``core.checkin_exit_all``: the automatic exits of lists whose ``exit_all_at`` has come."""
+    with context.session() as session:
+        return exit_everyone(context.kernel, session)
