@@ -241,8 +241,8 @@ async def regenerate_secrets(
 async def resend_link(
     request: Request, organizer: FromPath[str], event: FromPath[str], code: FromPath[str]
 ) -> Response[None]:
-    """E-mail the buyer the link to their order. This server has no mail transport yet: 503 for an order with an
-    e-mail address, 400 for one without."""
+    """E-mail the buyer the link to their order (queued in the mail outbox and sent right after); 503 when no mail
+    server is configured for the event, 400 for an order without an e-mail address."""
 
     def work(call: Call) -> None:
         target = call.event(organizer, event, WRITE_PERMISSION)
