@@ -363,10 +363,11 @@ def _lock_order(session: Session, order: Order) -> None:
 
 
 def issue_invoice(
-    kernel: Kernel, session: Session, order: Order, *, actor: Actor, transmit: bool = True, check: bool = True
+    kernel: Kernel, session: Session, order: Order, *, actor: Actor, transmit: bool = False, check: bool = True
 ) -> Invoice:
     """Issue a new invoice for the order as it is now; refused (400) when it has a live invoice or none is
-    possible. ``transmit`` starts the transmission once the transaction commits."""
+    possible. ``transmit`` starts the transmission once the transaction commits (automatic issuing does; an invoice
+    issued on request waits in ``pending`` for the ``transmit`` action)."""
     settings = kernel.settings_for(session, event=order.event)
     if check:
         _lock_order(session, order)
@@ -389,7 +390,7 @@ def issue_invoice(
 
 
 def cancel_invoice(
-    kernel: Kernel, session: Session, invoice: Invoice, *, actor: Actor, transmit: bool = True
+    kernel: Kernel, session: Session, invoice: Invoice, *, actor: Actor, transmit: bool = False
 ) -> Invoice:
     """Issue the cancellation document of ``invoice``: the same lines with negated amounts, referring to it, so
     the two add up to zero. Refused (400) for a cancellation document or an invoice already canceled."""
@@ -418,14 +419,16 @@ def cancel_invoice(
     return cancellation
 
 
-def reissue_invoice(kernel: Kernel, session: Session, invoice: Invoice, *, actor: Actor) -> Invoice:
+def reissue_invoice(
+    kernel: Kernel, session: Session, invoice: Invoice, *, actor: Actor, transmit: bool = False
+) -> Invoice:
     """Cancel ``invoice`` and issue a new one from the order as it is now (after changes of the order)."""
     order = invoice.order
-    cancel_invoice(kernel, session, invoice, actor=actor)
+    cancel_invoice(kernel, session, invoice, actor=actor, transmit=transmit)
     settings = kernel.settings_for(session, event=order.event)
     if not invoice_qualified(order, settings):
         raise OrderError("The invoice was canceled, but the order no longer qualifies for a new one.")
-    return issue_invoice(kernel, session, order, actor=actor, check=False)
+    return issue_invoice(kernel, session, order, actor=actor, check=False, transmit=transmit)
 
 
 def regenerate_invoice(kernel: Kernel, session: Session, invoice: Invoice, *, actor: Actor) -> None:
@@ -466,7 +469,7 @@ def _auto(
     if str(settings.get("invoice_generate")) not in moments or not invoice_qualified(order, settings):
         return
     if active_invoice(session, order) is None:
-        issue_invoice(kernel, session, order, actor=Actor.system(), check=False)
+        issue_invoice(kernel, session, order, actor=Actor.system(), check=False, transmit=True)
 
 
 def on_order_placed(kernel: Kernel, session: Session, order: Order, settings: Settings | None = None) -> None:
@@ -485,10 +488,10 @@ def on_order_canceled(kernel: Kernel, session: Session, order: Order) -> None:
     invoice = active_invoice(session, order)
     if invoice is None:
         return
-    cancel_invoice(kernel, session, invoice, actor=Actor.system())
+    cancel_invoice(kernel, session, invoice, actor=Actor.system(), transmit=True)
     settings = kernel.settings_for(session, event=order.event)
     if invoice_qualified(order, settings):
-        issue_invoice(kernel, session, order, actor=Actor.system(), check=False)
+        issue_invoice(kernel, session, order, actor=Actor.system(), check=False, transmit=True)
 
 
 def on_order_changed(kernel: Kernel, session: Session, order: Order) -> None:
@@ -499,7 +502,7 @@ def on_order_changed(kernel: Kernel, session: Session, order: Order) -> None:
     session.refresh(order, ["positions", "fees"])
     current = [line.key() for line in _lines(session, order, invoice.locale)]
     if current != [line.key() for line in _stored_lines(invoice)]:
-        reissue_invoice(kernel, session, invoice, actor=Actor.system())
+        reissue_invoice(kernel, session, invoice, actor=Actor.system(), transmit=True)
 
 
 # --- files -------------------------------------------------------------------------------------------------------

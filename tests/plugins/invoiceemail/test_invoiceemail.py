@@ -60,7 +60,12 @@ def test_a_business_may_name_another_address(invoice_world: InvoiceWorld, smtp_s
         order = invoice_world.order(session, code)
         order.invoice_address.transmission_info = {"transmission_email_address": "accounting@acme.example"}
     with invoice_world.kernel.db.session() as session:
-        invoicing.issue_invoice(invoice_world.kernel, session, invoice_world.order(session, code), actor=ACTOR)
+        invoice = invoicing.issue_invoice(
+            invoice_world.kernel, session, invoice_world.order(session, code), actor=ACTOR
+        )
+        # Issued on request, the invoice waits for the transmit action.
+        assert invoice.transmission_status == "pending"
+        transmission.transmit(invoice_world.kernel, session, invoice)
     assert only_invoice(invoice_world, code).transmission_info["recipient"] == "accounting@acme.example"
     assert smtp_server[2].messages[0][1] == ["accounting@acme.example"]
 
