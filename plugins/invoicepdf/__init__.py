@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from xml.sax.saxutils import escape
 
+from babel import Locale, UnknownLocaleError
 from facturx import generate_xmp_bytes
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import ArrayObject, NameObject, TextStringObject
@@ -87,6 +88,16 @@ def labels(locale: str) -> dict[str, str]:
     return {**LABELS["en"], **LABELS.get(language, {})}
 
 
+def country_name(code: str, locale: str) -> str:
+    """The country's name in the invoice's language (``DE`` → ``Deutschland``), or the code babel does not know."""
+    if not code:
+        return ""
+    try:
+        return Locale.parse(locale.replace("_", "-"), sep="-").territories.get(code.upper(), code)
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def _paragraph(text: str, style: ParagraphStyle) -> Paragraph:
     return Paragraph(escape(text or "").replace("\n", "<br/>"), style)
 
@@ -121,7 +132,7 @@ class ClassicInvoice(InvoiceRenderer):
             invoice.invoice_from_name,
             invoice.invoice_from,
             " ".join(part for part in (invoice.invoice_from_zipcode, invoice.invoice_from_city) if part),
-            invoice.invoice_from_country,
+            country_name(invoice.invoice_from_country, locale),
         ]
         if invoice.invoice_from_vat_id:
             sender_lines.append(f"{words['vat_id']}: {invoice.invoice_from_vat_id}")

@@ -57,7 +57,7 @@ def test_an_invoice_copies_recipient_sender_lines_and_texts(invoice_world: Invoi
     ] == [
         (1, "Eintrittskarte", Decimal("119.00"), Decimal("19.00"), "MwSt."),
         (2, "Eintrittskarte", Decimal("119.00"), Decimal("19.00"), "MwSt."),
-        (3, "Service fee", Decimal("11.90"), Decimal("1.90"), "MwSt."),
+        (3, "Servicegebühr", Decimal("11.90"), Decimal("1.90"), "MwSt."),
     ]
     assert invoice.lines[0].event_location == "Berlin"
     assert invoice.lines[2].fee_type == "service"
@@ -173,7 +173,7 @@ def test_invoices_are_issued_on_placement_or_payment_as_configured(invoice_world
     paid = invoice_world.invoices(code)
     assert [invoice.number for invoice in paid] == ["CONF-00002"]
     # Issued after payment: the document says so.
-    assert paid[0].payment_provider_stamp == "paid"
+    assert paid[0].payment_provider_stamp == "paid"  # English order
     # Rendered by the job started when the issuing transaction committed.
     assert paid[0].file_content.startswith(b"%PDF") and paid[0].renderer == "classic"
 

@@ -55,7 +55,7 @@ def test_the_pdf_shows_the_invoice_in_its_language(world: InvoiceWorld) -> None:
         "Rechnungsdatum",
         "1. März 2031",
         "Eintrittskarte",
-        "Service fee",
+        "Servicegebühr",
         "Acme GmbH",
         "Erika Mustermann",
         "10115 Berlin",
