@@ -106,5 +106,9 @@ class ExportedRefund(Base):
     __tablename__ = "banktransfer_exported_refund"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    export_id: Mapped[int] = mapped_column(ForeignKey("banktransfer_refund_export.id", ondelete="CASCADE"), index=True)
+    # Named explicitly: the conventional name is longer than PostgreSQL's 63-character limit.
+    export_id: Mapped[int] = mapped_column(
+        ForeignKey("banktransfer_refund_export.id", ondelete="CASCADE", name="fk_banktransfer_exported_refund_export"),
+        index=True,
+    )
     refund_id: Mapped[int] = mapped_column(ForeignKey("order_refund.id", ondelete="CASCADE"), unique=True)

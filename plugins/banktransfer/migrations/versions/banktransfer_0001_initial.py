@@ -110,7 +110,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("export_id", sa.Integer(), nullable=False),
         sa.Column("refund_id", sa.Integer(), nullable=False),
-        _fk(EXPORTED, "export_id", EXPORT, "CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["export_id"], [f"{EXPORT}.id"], name="fk_banktransfer_exported_refund_export", ondelete="CASCADE"
+        ),
         _fk(EXPORTED, "refund_id", "order_refund", "CASCADE"),
         sa.PrimaryKeyConstraint("id", name=f"pk_{EXPORTED}"),
         sa.UniqueConstraint("refund_id", name=f"uq_{EXPORTED}_refund_id"),
