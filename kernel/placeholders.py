@@ -27,6 +27,7 @@ from boxoffice.hookspecs.providers import (
     TextPlaceholder,
     render_placeholders,
 )
+from boxoffice.kernel.i18n import get_locale
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -52,6 +53,31 @@ def complete_context(event: Event, context: Mapping[str, Any], site_url: str | N
     return completed
 
 
+EVENT_ONLY = frozenset({"event", "site_url"})
+
+
+class _PerLocale(TextPlaceholder):
+    """A placeholder that depends on the event alone, rendered once per language by a renderer (which serves one
+    event): bulk tickets and mail batches would otherwise format the same event date thousands of times."""
+
+    def __init__(self, inner: TextPlaceholder) -> None:
+        self.inner = inner
+        self.identifier = inner.identifier
+        self.required_context = tuple(inner.required_context)
+        self.values: dict[str, str] = {}
+
+    def render(self, context: Mapping[str, Any]) -> str:
+        locale = get_locale()
+        value = self.values.get(locale)
+        if value is None:
+            rendered = self.inner.render(context)
+            value = self.values[locale] = "" if rendered is None else str(rendered)
+        return value
+
+    def render_sample(self, event: Any) -> str:
+        return self.inner.render_sample(event)
+
+
 class TextRenderer:
     """The placeholders of one event, collected once; renders any number of templates for any context."""
 
@@ -64,6 +90,8 @@ class TextRenderer:
             # The first plugin to claim an identifier keeps it, as render_placeholders does.
             if isinstance(placeholder, TextPlaceholder) and placeholder.identifier not in seen:
                 seen.add(placeholder.identifier)
+                if set(placeholder.required_context) <= EVENT_ONLY:
+                    placeholder = _PerLocale(placeholder)
                 self.placeholders.append(placeholder)
 
     def available(self, context_keys: Iterable[str]) -> list[TextPlaceholder]:

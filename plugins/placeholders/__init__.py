@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -54,15 +55,31 @@ def _local_date(event: Any, value: datetime | None) -> str:
 
 
 def _money(event: Any, amount: Decimal | None) -> str:
-    return "" if amount is None else format_money(amount, event.currency or "EUR", get_locale())
+    return "" if amount is None else _formatted_money(amount, event.currency or "EUR", get_locale())
+
+
+@lru_cache(maxsize=4096)
+def _formatted_money(amount: Decimal, currency: str, locale: str) -> str:
+    # Tickets of one event share a handful of prices; formatting them is the costly part of a ticket's texts.
+    return format_money(amount, currency, locale)
+
+
+ROWS_KEY = "boxoffice.placeholders.rows"
 
 
 def _related(obj: Any, model: type, key: int | None) -> Any:
-    """A row a position refers to by id, from the identity map when already loaded (bulk rendering reuses it)."""
+    """A row a position refers to by id, loaded once per unit of work: the session's identity map holds rows only
+    while something references them, and a thousand tickets of one product would otherwise load it a thousand
+    times."""
     if key is None:
         return None
     session = object_session(obj)
-    return session.get(model, key) if session is not None else None
+    if session is None:
+        return None
+    rows: dict[tuple[type, int], Any] = session.info.setdefault(ROWS_KEY, {})
+    if (model, key) not in rows:
+        rows[(model, key)] = session.get(model, key)
+    return rows[(model, key)]
 
 
 def _dates_of(position: Any, event: Any) -> Any:

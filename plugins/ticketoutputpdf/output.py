@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -11,6 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, object_session
 
 from boxoffice.hookspecs.providers import BatchEntry, GeneratedFile, TicketOutput
@@ -19,7 +23,7 @@ from boxoffice.kernel.models.items import ItemPicture
 from boxoffice.kernel.models.markers import ChangeMarker
 from boxoffice.kernel.pdfs import PdfConcatenator
 from boxoffice.plugins.ticketoutputpdf.layouts import DEFAULT_LAYOUT
-from boxoffice.plugins.ticketoutputpdf.models import TicketLayout, TicketLayoutBackground, TicketLayoutItem
+from boxoffice.plugins.ticketoutputpdf.models import QrMask, TicketLayout, TicketLayoutBackground, TicketLayoutItem
 from boxoffice.plugins.ticketoutputpdf.rendering import (
     Background,
     LayoutDrawer,
@@ -28,6 +32,8 @@ from boxoffice.plugins.ticketoutputpdf.rendering import (
     new_canvas,
 )
 
+logger = logging.getLogger(__name__)
+MASK_KEY_MAX = 255
 SAMPLE_SECRET = "4yfeueuw3k3bn6m5fvtbmpnbgmq3ks6r"
 PAGES_PER_PART = 1000
 """A batch is drawn in parts of this many pages: reportlab keeps a document's pages until it is saved."""
@@ -82,6 +88,31 @@ def read_layouts(session: Session, event_id: int) -> EventLayouts:
     return found
 
 
+class StoredMasks:
+    """QR masks in the plugin's table, read and written in the unit of work of the tickets being drawn."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def get(self, data: str) -> int | None:
+        if len(data) > MASK_KEY_MAX:
+            return None
+        found = self.session.get(QrMask, data)
+        return found.mask if found is not None else None
+
+    def put(self, data: str, mask: int) -> None:
+        if len(data) > MASK_KEY_MAX:
+            return
+        insert = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        statement = insert(QrMask).values(secret=data, mask=mask).on_conflict_do_nothing()
+        try:
+            # A savepoint: losing the race to store a mask must not undo the caller's work.
+            with self.session.begin_nested():
+                self.session.execute(statement)
+        except SQLAlchemyError:
+            logger.warning("could not store the QR mask of a ticket", exc_info=True)
+
+
 class PdfTicketOutput(TicketOutput):
     """PDF tickets drawn from the event's layouts (or a built-in one while the event has none)."""
 
@@ -124,7 +155,9 @@ class PdfTicketOutput(TicketOutput):
                 self._pictures[position.item_id] = picture.content if picture is not None else None
             return self._pictures[position.item_id]
 
-        return TicketData(secret=position.secret, text=text, image=image)
+        session = object_session(position)
+        masks = StoredMasks(session) if session is not None else None
+        return TicketData(secret=position.secret, text=text, image=image, masks=masks)
 
     def draw_sample(self, canvas: Any, layout_id: int) -> int:
         """Draw a layout with every placeholder's sample value (organizers' preview; no order needed)."""

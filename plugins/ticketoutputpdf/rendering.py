@@ -15,11 +15,12 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+import zlib
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import segno
 from pypdf import PdfReader
@@ -103,18 +104,31 @@ _qr_masks: OrderedDict[str, int] = OrderedDict()
 _qr_lock = threading.Lock()
 
 
-def qr_matrix(data: str) -> Sequence[Sequence[int]]:
+class MaskStore(Protocol):
+    """Where QR masks chosen for data are kept beyond the process (the plugin keeps them in its table)."""
+
+    def get(self, data: str) -> int | None: ...
+
+    def put(self, data: str, mask: int) -> None: ...
+
+
+def qr_matrix(data: str, store: MaskStore | None = None) -> Sequence[Sequence[int]]:
     """The modules of the QR code (error correction M) for ``data``, without quiet zone.
 
     segno spends most of its time choosing the best of eight masks; the choice depends only on the data, so it
-    is remembered per process and passed back, which gives the identical symbol in a quarter of the time.
+    is looked up (process memory, then ``store``) and passed back, which gives the identical symbol in a quarter of
+    the time. A mask chosen here is remembered in both.
     """
     with _qr_lock:
         mask = _qr_masks.get(data)
         if mask is not None:
             _qr_masks.move_to_end(data)
+    if mask is None and store is not None:
+        mask = store.get(data)
     code = segno.make_qr(data, error="m", mask=mask)
-    if mask is None:
+    if mask is None and store is not None:
+        store.put(data, code.mask)
+    if mask is None or data not in _qr_masks:
         with _qr_lock:
             _qr_masks[data] = code.mask
             if len(_qr_masks) > QR_MASK_CACHE_SIZE:
@@ -122,9 +136,18 @@ def qr_matrix(data: str) -> Sequence[Sequence[int]]:
     return code.matrix
 
 
-def draw_qr(canvas: Canvas, data: str, x: float, y: float, size: float, quiet_zone: bool, color: Any) -> None:
+def draw_qr(
+    canvas: Canvas,
+    data: str,
+    x: float,
+    y: float,
+    size: float,
+    quiet_zone: bool,
+    color: Any,
+    store: MaskStore | None = None,
+) -> None:
     """A square QR code of ``size`` points with its lower left corner at ``(x, y)``, as one path of runs."""
-    matrix = qr_matrix(data)
+    matrix = qr_matrix(data, store)
     count = len(matrix)
     border = QR_QUIET_ZONE if quiet_zone else 0
     module = size / (count + 2 * border)
@@ -166,6 +189,8 @@ class Background:
     digest: str
     pages: list[Any]
     sizes: list[tuple[float, float]]
+    contents: list[bytes]
+    """Each page's content stream, compressed once here instead of in every document that draws it."""
 
 
 _backgrounds: OrderedDict[str, Background] = OrderedDict()
@@ -189,7 +214,11 @@ def load_background(digest: str, content: Callable[[], bytes | None]) -> Backgro
     reader = PdfReader(io.BytesIO(data))
     pages = list(reader.pages)
     sizes = [(float(page.mediabox.width), float(page.mediabox.height)) for page in pages]
-    parsed = Background(digest, pages, sizes)
+    contents = []
+    for page in pages:
+        stream = page.get_contents()
+        contents.append(zlib.compress(stream.get_data() if stream is not None else b"", 6))
+    parsed = Background(digest, pages, sizes, contents)
     with _backgrounds_lock:
         _backgrounds[digest] = parsed
         if len(_backgrounds) > BACKGROUND_CACHE_SIZE:
@@ -271,8 +300,6 @@ class _FormBridge:
         if not self.document.hasForm(name):
             page = self.background.pages[index]
             box = page.mediabox
-            contents = page.get_contents()
-            data = contents.get_data() if contents is not None else b""
             resources = page.get("/Resources")
             dictionary = pdfdoc.PDFDictionary(
                 {
@@ -280,10 +307,10 @@ class _FormBridge:
                     "Subtype": "/Form",
                     "BBox": pdfdoc.PDFArray([float(box.left), float(box.bottom), float(box.right), float(box.top)]),
                     "Resources": self.convert(resources) if resources is not None else pdfdoc.PDFDictionary({}),
+                    "Filter": "/FlateDecode",
                 }
             )
-            # The decoded content is compressed again by reportlab like its own streams.
-            stream = pdfdoc.PDFStream(dictionary, data)
+            stream = pdfdoc.PDFStream(dictionary, self.background.contents[index], filters=[])
             self.document.Reference(stream, pdfdoc.xObjectName(name))
         return name
 
@@ -313,6 +340,8 @@ class TicketData:
     """Renders a template with placeholders for this ticket."""
     image: Callable[[str], bytes | None] = lambda name: None
     """Returns the bytes of a named image (``item_picture``) or None."""
+    masks: MaskStore | None = None
+    """Where QR masks are looked up and stored beyond the process."""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -410,7 +439,7 @@ class LayoutDrawer:
             height = max(1.0, _number(element.get("height"), 15)) * MM
             draw_code128(canvas, data, left, bottom, size, height, color)
         else:
-            draw_qr(canvas, data, left, bottom, size, not element.get("nowhitespace"), color)
+            draw_qr(canvas, data, left, bottom, size, not element.get("nowhitespace"), color, ticket.masks)
 
     def _image(self, canvas: Canvas, element: Mapping[str, Any], ticket: TicketData) -> None:
         content = ticket.image(str(element.get("content") or ""))

@@ -17,6 +17,8 @@ from boxoffice.apps.api import create_app
 from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, JobRecord
+from boxoffice.kernel.models.orders import Order
+from boxoffice.plugins.ticketoutputpdf.output import PdfTicketOutput
 
 
 def _load_pdftools() -> Any:
@@ -89,23 +91,34 @@ def test_paid_order_lists_and_serves_pdf_tickets(api):
     assert pdftools.qr_codes(merged.content, page=1) == [shown["positions"][1]["secret"]]
 
 
-def test_files_are_cached_until_the_order_changes(api):
+def test_files_are_cached_until_the_order_changes(api, monkeypatch: pytest.MonkeyPatch):
+    rendered: list[int] = []
+    original = PdfTicketOutput.generate
+
+    def counting(self, position):
+        rendered.append(position.id)
+        return original(self, position)
+
+    monkeypatch.setattr(PdfTicketOutput, "generate", counting)
     enable_pdf(api)
     order = place(api, ("Ada Lovelace",))
     position = order["positions"][0]
     url = f"{POSITIONS}{position['id']}/download/pdf/"
     first = api.get(url).content
     assert api.get(url).content == first
-    with api.kernel.db.session() as session:
-        generated = session.scalar(select(JobRecord.id).where(JobRecord.name == "tickets.generate").limit(2))
-        jobs = len(list(session.scalars(select(JobRecord).where(JobRecord.name == "tickets.generate"))))
-    assert generated is not None and jobs == 1, "the second download must come from the cache"
+    assert rendered == [position["id"]], "the second download comes from the cache"
 
     changed = api.patch(f"{POSITIONS}{position['id']}/", {"attendee_name": "Grace Hopper"})
     assert changed.status_code == 200, changed.text
     renewed = api.get(url).content
+    assert rendered == [position["id"]] * 2
     assert "Grace Hopper" in pdftools.page_texts(renewed)[0]
     assert "Ada Lovelace" not in pdftools.page_texts(renewed)[0]
+    with api.kernel.db.session() as session:
+        found = session.scalar(select(Order).where(Order.code == order["code"]))
+        folder = api.kernel.config.data_dir / "tickets" / "cache" / str(found.event_id) / str(found.id)
+    files = [path.name for path in folder.iterdir() if path.suffix == "" and path.name.startswith("pdf-p")]
+    assert len(files) == 1 and files[0].startswith(f"pdf-p{position['id']}-"), "the outdated file was removed"
 
 
 def test_pending_orders_offer_tickets_only_when_the_event_allows_it(api):

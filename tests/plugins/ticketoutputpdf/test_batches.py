@@ -6,11 +6,11 @@ from __future__ import annotations
 import io
 
 import pytest
-from conftest import EVENT, place
 from pdftools import background_pdf, page_sizes_mm, page_texts, qr_codes
 from pypdf import PdfReader
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
+from ticketapi import EVENT, place
 
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.pdfs import PdfConcatenator

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import EVENT, place, upload
 from pdftools import background_pdf, barcodes, page_sizes_mm, page_texts, qr_codes
 from sqlalchemy import select
+from ticketapi import EVENT, place, upload
 
 from boxoffice.kernel.models import LogEntry
 

@@ -1,4 +1,4 @@
-"""PDF ticket output: layouts, their background PDFs and product assignments.
+"""PDF ticket output: layouts, their background PDFs, product assignments and stored QR masks.
 
 Revision ID: ticketoutputpdf_0001
 Revises:
@@ -17,6 +17,7 @@ depends_on = "kernel_0001"
 LAYOUT = "ticketoutputpdf_layout"
 BACKGROUND = "ticketoutputpdf_background"
 ASSIGNMENT = "ticketoutputpdf_layout_item"
+QR_MASK = "ticketoutputpdf_qr_mask"
 
 
 def upgrade() -> None:
@@ -57,9 +58,16 @@ def upgrade() -> None:
     )
     op.create_index(f"ix_{ASSIGNMENT}_layout_id", ASSIGNMENT, ["layout_id"])
     op.create_index(f"ix_{ASSIGNMENT}_item_id", ASSIGNMENT, ["item_id"])
+    op.create_table(
+        QR_MASK,
+        sa.Column("secret", sa.String(length=255), nullable=False),
+        sa.Column("mask", sa.SmallInteger(), nullable=False),
+        sa.PrimaryKeyConstraint("secret", name=f"pk_{QR_MASK}"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table(QR_MASK)
     op.drop_index(f"ix_{ASSIGNMENT}_item_id", table_name=ASSIGNMENT)
     op.drop_index(f"ix_{ASSIGNMENT}_layout_id", table_name=ASSIGNMENT)
     op.drop_table(ASSIGNMENT)
