@@ -110,7 +110,7 @@ def build_matcher(kernel: Any, session: Session, organizer: Organizer, events: S
 
 
 def load_orders(session: Session, event_ids: Sequence[int], codes: Iterable[str]) -> dict[str, list[Order]]:
-    """Orders of ``event_ids`` with one of ``codes``, with payments and refunds, in a few queries per chunk."""
+    """Orders of ``event_ids`` with one of ``codes`` and what booking reads of them, in a few queries per chunk."""
     by_code: dict[str, list[Order]] = {}
     wanted = sorted(set(codes))
     for start in range(0, len(wanted), CHUNK):
@@ -118,7 +118,13 @@ def load_orders(session: Session, event_ids: Sequence[int], codes: Iterable[str]
         orders = session.scalars(
             select(Order)
             .where(Order.event_id.in_(event_ids), Order.code.in_(chunk))
-            .options(selectinload(Order.payments), selectinload(Order.refunds))
+            # Booking reads positions and fees too (the ledger): loaded here, not lazily per order.
+            .options(
+                selectinload(Order.payments),
+                selectinload(Order.refunds),
+                selectinload(Order.positions),
+                selectinload(Order.fees),
+            )
         ).all()
         for order in orders:
             by_code.setdefault(order.code, []).append(order)
