@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, false, func, literal, or_, select
 from sqlalchemy.orm import Session, aliased
 
+from boxoffice.kernel.db import UTCDateTime
 from boxoffice.kernel.models.checkin import TYPE_ENTRY, Checkin, CheckinList, checkin_list_items
 from boxoffice.kernel.models.orders import STATUS_PAID, STATUS_PENDING, Order, OrderPosition
 
@@ -54,13 +55,18 @@ def checked_in_on(list_ids: Sequence[int]) -> ColumnElement[bool]:
     )
 
 
+NEVER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def last_checked_in(list_ids: Sequence[int]) -> Any:
-    """The moment of the position's latest successful scan on these lists (for sorting)."""
-    return (
+    """The moment of the position's latest successful scan on these lists, for sorting: tickets never scanned sort
+    as the oldest on every database (PostgreSQL and SQLite place NULLs differently)."""
+    latest = (
         select(func.max(Checkin.datetime))
         .where(Checkin.position_id == OrderPosition.id, Checkin.list_id.in_(list_ids), Checkin.successful.is_(True))
         .scalar_subquery()
     )
+    return func.coalesce(latest, literal(NEVER, UTCDateTime()))
 
 
 def positions_on_list(checkin_list: CheckinList) -> Select[Any]:
