@@ -76,9 +76,17 @@ FUZZ_SETTINGS = settings(
 
 # --- pointing path parameters at real objects -------------------------------------------------------------------
 
+
 # The collection a path parameter follows → the world object it stands for.
+def _organizer(world: World, template: str) -> str:
+    if "/bank" in template:
+        world.bank_transfer_on()  # the bank transfer plugin's organizer routes answer only where it is enabled
+    return "demo"
+
+
 OBJECT_AFTER: dict[str, Any] = {
-    "organizers": lambda world, template: "demo",
+    "organizers": _organizer,
+    "bankimportjobs": lambda world, template: world.bank_import_job(),
     "events": lambda world, template: world.series() if "/subevents" in template else "democon",
     "items": lambda world, template: world.item(),
     "variations": lambda world, template: world.variation(),
