@@ -193,3 +193,24 @@ def test_resend_link_mails_the_buyer(api, smtp_server) -> None:
     message = inbox.parsed()
     assert message["Subject"] == f"Your order: {code}"
     assert f"/demo/democon/order/{code}/" in message.get_body(("plain",)).get_content()
+
+
+def test_changing_an_order_reissues_its_invoice(api) -> None:
+    settings(api, invoice_generate="admin")
+    code = place(api)
+    create_invoice(api, code)
+    position = api.get(f"{EVENT}/orders/{code}/").json()["positions"][0]["id"]
+    body = {"patch_positions": [{"position": position, "body": {"price": "50.00"}}]}
+    assert api.post(f"{EVENT}/orders/{code}/change/", body).status_code == 200
+    numbers = [
+        (entry["number"], entry["is_cancellation"]) for entry in api.get(f"{INVOICES}?order={code}").json()["results"]
+    ]
+    assert numbers == [("DEMOCON-00001", False), ("DEMOCON-00002", True), ("DEMOCON-00003", False)]
+    assert api.get(INVOICES + "DEMOCON-00003/").json()["lines"][0]["gross_value"] == "50.00"
+    # Without reissue_invoice the invoice stays as it is.
+    body = {"patch_positions": [{"position": position, "body": {"price": "60.00"}}], "reissue_invoice": False}
+    assert api.post(f"{EVENT}/orders/{code}/change/", body).status_code == 200
+    assert api.get(f"{INVOICES}?order={code}").json()["count"] == 3
+    # Changing only the contact data leaves the invoice alone, too.
+    assert api.patch(f"{EVENT}/orders/{code}/", {"email": "new@example.org"}).status_code == 200
+    assert api.get(f"{INVOICES}?order={code}").json()["count"] == 3
