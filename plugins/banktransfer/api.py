@@ -317,7 +317,8 @@ def read_job(kernel: Any, organizer: Organizer, job_id: int) -> JobOut:
         job = session.scalar(
             select(ImportJob).where(ImportJob.id == job_id).options(selectinload(ImportJob.transactions))
         )
-        assert job is not None
+        if job is None:  # deleted with its event in the meantime
+            raise not_found()
         return job_out(job, slugs(session, organizer))
 
 
