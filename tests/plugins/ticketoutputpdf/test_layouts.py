@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from pdftools import background_pdf, barcodes, page_sizes_mm, page_texts, qr_codes
+from pdftools import reader as reader_of
 from sqlalchemy import select
 from ticketapi import EVENT, place, upload
 
@@ -180,3 +181,23 @@ def test_layouts_of_other_events_are_invisible(api):
     assert api.patch(other, {"plugins": ["ticketoutputpdf"]}).status_code == 200
     assert api.get(f"{other}ticketlayouts/{layout['id']}/").status_code == 404
     assert api.get("/api/v1/organizers/rival/events/rivalcon/ticketlayouts/").status_code == 404
+
+
+def test_image_areas_show_the_product_picture(api):
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 20), (200, 30, 30)).save(buffer, format="PNG")
+    item = api.get(EVENT + "items/").json()["results"][0]["id"]
+    picture = upload(api, buffer.getvalue(), "image/png", "product.png")
+    assert api.patch(f"{EVENT}items/{item}/", {"picture": picture}).status_code == 200
+    create(api, layout=[{"type": "imagearea", "content": "item_picture", "left": 10, "bottom": 10, "width": 40,
+                         "height": 40}])  # fmt: skip
+    order = place(api, ("Ada Lovelace",))
+    page = reader_of(position_pdf(api, order["positions"][0])).pages[0]
+    images = list(page.images)
+    assert len(images) == 1
+    assert images[0].image.size == (40, 20)
+    assert images[0].image.convert("RGB").getpixel((5, 5)) == (200, 30, 30)
