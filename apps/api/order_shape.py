@@ -275,8 +275,11 @@ class OrderShaper:
             ):
                 self.events[found.id] = found
 
-    def prepare_positions(self, positions: Sequence[OrderPosition], *, new: bool = False) -> None:
-        """Load what the page's positions refer to; ``new`` positions (just created) have no print logs yet."""
+    def prepare_positions(
+        self, positions: Sequence[OrderPosition], *, new: bool = False, checkins_known: bool = False
+    ) -> None:
+        """Load what the page's positions refer to; ``new`` positions (just created) have no print logs yet;
+        ``checkins_known``: the caller filled :attr:`checkins` itself."""
         answers = [answer for position in positions for answer in position.answers]
         question_ids = {answer.question_id for answer in answers} - set(self.question_identifiers)
         if question_ids:
@@ -308,7 +311,8 @@ class OrderShaper:
                         info=log.info or {},
                     )
                 )
-            self.load_checkins(position_ids)
+            if not checkins_known:
+                self.load_checkins(position_ids)
 
     def load_checkins(self, position_ids: Sequence[int]) -> None:
         """The successful check-ins of these positions, oldest first, in one query."""

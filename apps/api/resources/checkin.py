@@ -9,7 +9,7 @@ permission (``event.orders:checkin``, or ``event.orders:write``); searching and 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -21,7 +21,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, not_found
-from boxoffice.apps.api.order_shape import OrderShaper, PositionOut
+from boxoffice.apps.api.order_shape import OrderShaper, PositionOut, checkin_out
 from boxoffice.apps.api.resources.items import lookup, render_item, serialize_variation
 from boxoffice.apps.api.resources.orderpositions import POSITION_ORDERING, position_filters, positions_with_orders
 from boxoffice.apps.api.resources.orders import page_generated, repeated_param
@@ -49,7 +49,7 @@ from boxoffice.kernel.checkin.redeem import (
     annul,
     redeem,
 )
-from boxoffice.kernel.models import Event, Item
+from boxoffice.kernel.models import Event, Item, Organizer
 from boxoffice.kernel.models.checkin import CHECKIN_TYPES, ERROR_REASONS, REASON_INVALID, Checkin, CheckinList
 from boxoffice.kernel.models.devices import Device
 from boxoffice.kernel.models.items import ItemVariation
@@ -74,26 +74,34 @@ def require_any(call: Call, permissions: Sequence[str]) -> None:
 # --- lists ---------------------------------------------------------------------------------------------------------
 
 
-def organizer_lists(call: Call, organizer_id: int, list_ids: Sequence[int], field: str = "lists") -> list[CheckinList]:
-    """The caller's check-in lists with these ids, at most one per event; 404 for a list that is not there."""
+def organizer_lists(call: Call, organizer: str, list_ids: Sequence[int], field: str = "lists") -> list[CheckinList]:
+    """The caller's check-in lists with these ids, at most one per event; 403 for someone else's organizer, 404
+    for a list that is not there. (One query on the scanning path: the organizer is checked with the lists.)"""
     wanted = list(dict.fromkeys(list_ids))
     if not wanted:
+        call.organizer(organizer)
         raise FieldErrors.single(field, "This field is required.")
-    if not all(possible_id(list_id) for list_id in wanted):
-        raise not_found()
-    found = {
-        checkin_list.id: checkin_list
-        for checkin_list in call.session.scalars(
-            select(CheckinList)
-            .join(Event, Event.id == CheckinList.event_id)
-            .where(CheckinList.id.in_(wanted), Event.organizer_id == organizer_id)
-            .options(selectinload(CheckinList.limit_products), contains_eager(CheckinList.event))
-        )
-    }
+    found: dict[int, CheckinList] = {}
+    if all(possible_id(list_id) for list_id in wanted):
+        found = {
+            checkin_list.id: checkin_list
+            for checkin_list in call.session.scalars(
+                select(CheckinList)
+                .join(Event, Event.id == CheckinList.event_id)
+                .join(Organizer, Organizer.id == Event.organizer_id)
+                .where(
+                    CheckinList.id.in_(wanted),
+                    Organizer.slug == organizer,
+                    Event.organizer_id == call.principal.organizer_id,
+                )
+                .options(contains_eager(CheckinList.event).contains_eager(Event.organizer))
+            )
+        }
     lists: list[CheckinList] = []
     for list_id in wanted:
         checkin_list = found.get(list_id)
         if checkin_list is None or not call.principal.can_see_event(checkin_list.event_id):
+            call.organizer(organizer)
             raise not_found()
         lists.append(checkin_list)
     if len({checkin_list.event_id for checkin_list in lists}) != len(lists):
@@ -131,10 +139,19 @@ class CheckinShaper:
         self.variation_flags: dict[int, tuple[bool, str | None]] = {}
         self.expanded: dict[tuple[str, int], Any] = {}
 
-    def prepare(self, positions: Sequence[OrderPosition]) -> None:
+    def prepare(self, positions: Sequence[OrderPosition], known: Mapping[int, Sequence[Checkin]] | None = None) -> None:
+        """Load what the positions' view needs; ``known`` are their successful check-ins on the lists when the
+        caller has them already (a scan's answer)."""
         if not positions:
             return
-        self.orders.prepare_positions(positions)
+        if known is not None:
+            devices = device_numbers(self.call, [checkin for found in known.values() for checkin in found])
+            for position_id, checkins in known.items():
+                self.orders.checkins[position_id] = [
+                    checkin_out(checkin, devices.get(checkin.device_id) if checkin.device_id else None)
+                    for checkin in checkins
+                ]
+        self.orders.prepare_positions(positions, checkins_known=known is not None)
         session = self.call.session
         parent_ids = {p.addon_to_id for p in positions if p.addon_to_id is not None and not p.attendee_name_cached}
         if parent_ids:
@@ -249,7 +266,7 @@ def scan_answer(call: Call, result: ScanResult, expand: Sequence[str]) -> tuple[
         body["list"] = list_summary(result.checkin_list)
     if result.position is not None:
         view = CheckinShaper(call, result.checkin_list.event if result.checkin_list else None, _lists(result), expand)
-        view.prepare([result.position])
+        view.prepare([result.position], known={result.position.id: result.history})
         body["require_attention"] = view.require_attention(result.position)
         body["checkin_texts"] = view.checkin_texts(result.position)
         body["position"] = view.position(result.position)
@@ -329,13 +346,12 @@ async def redeem_rpc(request: Request, organizer: FromPath[str]) -> Response[dic
 
     def work(call: Call) -> dict[str, Any]:
         nonlocal status
-        owner = call.organizer(organizer)
         require_any(call, CHECKIN_PERMISSIONS)
         data = decode_body(raw, ScanIn)
         check_scan(data)
         if not data.secret:
             raise FieldErrors.single("secret", "This field is required.")
-        lists = organizer_lists(call, owner.id, data.lists)
+        lists = organizer_lists(call, organizer, data.lists)
         scan = Scan(
             secret=data.secret,
             lists=lists,
@@ -398,7 +414,7 @@ async def search_rpc(request: Request, organizer: FromPath[str]) -> Response[Pag
 
     def work(call: Call) -> Page[dict[str, Any]]:
         page_generated(call)
-        owner = call.organizer(organizer)
+        call.organizer(organizer)
         require_any(call, READ_PERMISSIONS)
         list_ids: list[int] = []
         for value in list_values:
@@ -406,7 +422,7 @@ async def search_rpc(request: Request, organizer: FromPath[str]) -> Response[Pag
                 list_ids.append(int(value))
             except ValueError:
                 raise FieldErrors.single("list", "Enter a whole number.") from None
-        lists = organizer_lists(call, owner.id, list_ids, field="list")
+        lists = organizer_lists(call, organizer, list_ids, field="list")
         return search_positions(call, lists, expand)
 
     return await in_call(request, work)
@@ -427,10 +443,10 @@ async def annul_rpc(request: Request, organizer: FromPath[str]) -> Response[dict
     raw = await request.body()
 
     def work(call: Call) -> dict[str, str]:
-        owner = call.organizer(organizer)
+        call.organizer(organizer)
         require_any(call, CHECKIN_PERMISSIONS)
         data = decode_body(raw, AnnulIn)
-        lists = organizer_lists(call, owner.id, data.lists)
+        lists = organizer_lists(call, organizer, data.lists)
         try:
             annul(
                 call.kernel,
