@@ -157,7 +157,7 @@ def main() -> None:
         started = time.perf_counter()
         events = plugin_events(kernel, session, organizer)
         matcher = build_matcher(kernel, session, organizer, events)
-        candidates = [code for line in lines for code, _ in matcher.candidates(line["reference"])]
+        candidates = [code for line in lines for code, _, _ in matcher.candidates(line["reference"])]
         found = load_orders(session, [e.id for e in events], candidates)
         matching = time.perf_counter() - started
     print(

@@ -76,10 +76,10 @@ class Matcher:
             # Lookahead: overlapping prefixes (``CON`` inside ``DEMOCON``) are all found.
             self._prefix_pattern = re.compile("(?=(" + "|".join(re.escape(p) for p in usable) + "))")
 
-    def candidates(self, reference: str) -> list[tuple[str, int | None]]:
-        """``(code, event id named by the prefix or None)`` pairs, most specific first."""
+    def candidates(self, reference: str) -> list[tuple[str, int | None, bool]]:
+        """``(code, event id named by the prefix or None, found after a prefix)``, those after a prefix first."""
         upper = reference.upper()
-        found: list[tuple[str, int | None]] = []
+        found: list[tuple[str, int | None, bool]] = []
         if self._prefix_pattern is not None:
             compact = _NOT_ALNUM.sub("", upper)
             for match in self._prefix_pattern.finditer(compact):
@@ -88,10 +88,10 @@ class Matcher:
                 for length in self.code_lengths:
                     code = compact[start : start + length]
                     if len(code) == length:
-                        found.append((code, self.prefixes[prefix]))
+                        found.append((code, self.prefixes[prefix], True))
         for word in _WORD.findall(upper):
             if len(word) in self.code_lengths:
-                found.append((word, None))
+                found.append((word, None, False))
         return found
 
 
@@ -132,15 +132,18 @@ def load_orders(session: Session, event_ids: Sequence[int], codes: Iterable[str]
 
 
 def resolve(matcher: Matcher, orders_by_code: dict[str, list[Order]], reference: str) -> list[Order]:
-    """The distinct orders a reference names (an event named by the prefix narrows a code used in several)."""
-    chosen: dict[int, Order] = {}
-    for code, event_id in matcher.candidates(reference):
+    """The distinct orders a reference names. An event named by the prefix narrows a code used in several events;
+    codes found after a prefix win over bare words (a word that happens to equal another order's code must not
+    turn a clear reference into an ambiguous one)."""
+    prefixed: dict[int, Order] = {}
+    bare: dict[int, Order] = {}
+    for code, event_id, after_prefix in matcher.candidates(reference):
         orders = orders_by_code.get(code, [])
         if event_id is not None:
             orders = [order for order in orders if order.event_id == event_id] or orders
         for order in orders:
-            chosen.setdefault(order.id, order)
-    return list(chosen.values())
+            (prefixed if after_prefix else bare).setdefault(order.id, order)
+    return list((prefixed or bare).values())
 
 
 def owed(order: Order) -> Decimal:
@@ -337,7 +340,7 @@ def _match_and_book(context: JobContext, kernel: Any, import_job_id: int) -> dic
             transactions = session.scalars(
                 select(BankTransaction).where(BankTransaction.id.in_(chunk)).order_by(BankTransaction.id)
             ).all()
-            matched = {t.id: [c for c, _ in matcher.candidates(t.reference)] for t in transactions}
+            matched = {t.id: [code for code, _, _ in matcher.candidates(t.reference)] for t in transactions}
             orders_by_code = (
                 load_orders(session, event_ids, (c for codes in matched.values() for c in codes)) if event_ids else {}
             )

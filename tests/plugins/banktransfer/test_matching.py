@@ -250,7 +250,14 @@ def test_concurrent_imports_of_one_statement_pay_once(shop):
 def test_matcher_finds_codes_after_prefixes_and_as_words():
     matcher = Matcher({"DEMO": None, "DEMOCON": 7}, {5})
     found = matcher.candidates("Ticket democon-ab c12 and XYZ99")
-    assert ("ABC12", 7) in found and ("XYZ99", None) in found
+    assert ("ABC12", 7, True) in found and ("XYZ99", None, False) in found
+
+
+def test_a_code_after_a_prefix_wins_over_a_word_that_equals_another_code(shop):
+    meant, other = shop.order(), shop.order()
+    job = shop.import_job([{"reference": f"DEMOCON-{meant} from {other}", "amount": "35.00"}])
+    assert states(job) == ["valid"] and job.transactions[0].order_code == meant
+    assert shop.get(other).status == "n"
 
 
 def test_provider_offers_instructions_with_the_reference(shop):
