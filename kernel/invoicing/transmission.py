@@ -77,15 +77,22 @@ def providers(kernel: Kernel, event: Event) -> list[TransmissionProvider]:
 def offered_providers(
     kernel: Kernel, event: Event, type_identifier: str, country: str | None, is_business: bool, testmode: bool = False
 ) -> list[TransmissionProvider]:
-    """Providers that could transmit an invoice of this type to such a recipient now, best first."""
-    return [
-        provider
-        for provider in providers(kernel, event)
-        if provider.type == type_identifier
-        and (provider.testmode_supported or not testmode)
-        and provider.is_ready(event)
-        and provider.is_available(event, country, is_business)
-    ]
+    """Providers that could transmit an invoice of this type to such a recipient now, best first.
+
+    A provider whose checks raise is left out (and logged): a broken plugin must not stop an order from being placed
+    or paid, which is when invoices are issued and transmissions chosen."""
+    offered = []
+    for provider in providers(kernel, event):
+        if provider.type != type_identifier or (testmode and not provider.testmode_supported):
+            continue
+        try:
+            usable = provider.is_ready(event) and provider.is_available(event, country, is_business)
+        except Exception:
+            logger.exception("transmission provider %s failed its availability check", provider.identifier)
+            continue
+        if usable:
+            offered.append(provider)
+    return offered
 
 
 def choose_provider(kernel: Kernel, invoice: Invoice) -> TransmissionProvider | None:

@@ -3,13 +3,17 @@ temporary and permanent failures, retries by the periodic job, and that a plugin
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from invoicing_world import ACTOR, START, InvoiceWorld
 from sqlalchemy import select
 
+from boxoffice.hookspecs import PluginMeta, hookimpl
+from boxoffice.hookspecs.providers import TransmissionProvider
 from boxoffice.kernel import clock, invoicing
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.invoicing import transmission
@@ -162,3 +166,41 @@ def test_a_plugin_disabled_by_the_operator_is_not_offered(invoice_world: Invoice
         event = session.get(Event, invoice_world.event_ids["conf"])
         offered = transmission.offered_providers(invoice_world.kernel, event, "email", "DE", True)
         assert [provider.identifier for provider in offered] == ["email_pdf"]
+
+
+class BrokenProvider(TransmissionProvider):
+    identifier = "broken"
+    type = "email"
+    priority = 500
+
+    @property
+    def verbose_name(self) -> str:
+        return "Broken"
+
+    def is_ready(self, event: Any) -> bool:
+        raise RuntimeError("misconfigured")
+
+    def is_available(self, event: Any, country: str | None, is_business: bool) -> bool:
+        return True
+
+    def transmit(self, invoice: Any, context: Any) -> None:
+        raise AssertionError("never offered")
+
+
+class BrokenProviderPlugin:
+    plugin_meta = PluginMeta(level="global", togglable=False)
+
+    @hookimpl
+    def register_transmission_providers(self, event: Any) -> type[TransmissionProvider]:
+        return BrokenProvider
+
+
+def test_a_provider_failing_its_checks_is_skipped(
+    make_kernel: Callable[..., Kernel], invoice_world: InvoiceWorld, smtp_server
+) -> None:
+    enable(invoice_world, smtp_server)
+    kernel = make_kernel(broken=BrokenProviderPlugin())
+    with kernel.db.session() as session:
+        event = session.get(Event, invoice_world.event_ids["conf"])
+        offered = transmission.offered_providers(kernel, event, "email", "DE", False)
+    assert [provider.identifier for provider in offered] == ["email_pdf"]
