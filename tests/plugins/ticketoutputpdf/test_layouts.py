@@ -4,6 +4,7 @@ choice per product and sales channel, the default layout, previews and validatio
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pdftools import background_pdf, barcodes, page_sizes_mm, page_texts, qr_codes
 from pdftools import reader as reader_of
@@ -17,6 +18,10 @@ LAYOUTS = EVENT + "ticketlayouts/"
 
 def text(content: str, bottom: float, **extra: Any) -> dict[str, Any]:
     return {"type": "textarea", "content": content, "left": 10, "bottom": bottom, "width": 120, "fontsize": 11, **extra}
+
+
+def path_of(url: str) -> str:
+    return urlsplit(url).path
 
 
 def create(api, **body: Any) -> dict[str, Any]:
@@ -92,7 +97,7 @@ def test_layout_elements_are_drawn_with_placeholders_codes_and_background(api):
         ],
     )  # fmt: skip
     assert layout["background"].endswith(".pdf")
-    fetched = api.client.get(layout["background"].split("://", 1)[1].split("/", 1)[1].join(["/", ""]))
+    fetched = api.client.get(path_of(layout["background"]))
     assert fetched.status_code == 200 and fetched.content.startswith(b"%PDF")
     order = place(api, ("Zoë Ørsted",))
     content = position_pdf(api, order["positions"][0])
@@ -201,3 +206,25 @@ def test_image_areas_show_the_product_picture(api):
     assert len(images) == 1
     assert images[0].image.size == (40, 20)
     assert images[0].image.convert("RGB").getpixel((5, 5)) == (200, 30, 30)
+
+
+def test_cloned_events_get_the_layouts_with_their_backgrounds_and_assignments(api):
+    item = api.get(EVENT + "items/").json()["results"][0]["id"]
+    create(
+        api,
+        name="Cloned",
+        background=upload(api, background_pdf(100, 100)),
+        layout=[text("attendee_name", 50)],
+        item_assignments=[{"item": item, "sales_channel": "web"}],
+    )
+    cloned = api.post(EVENT + "clone/", {"slug": "democon2", "date_from": "2032-05-01T09:00:00Z"})
+    assert cloned.status_code == 201, cloned.text
+    assert "ticketoutputpdf" in cloned.json()["plugins"]
+    copy_event = "/api/v1/organizers/demo/events/democon2/"
+    (layout,) = api.get(copy_event + "ticketlayouts/").json()["results"]
+    copied_item = api.get(copy_event + "items/").json()["results"][0]["id"]
+    assert layout["name"] == "Cloned" and layout["default"] is True
+    assert layout["item_assignments"] == [{"sales_channel": "web", "item": copied_item}]
+    assert copied_item != item
+    assert "/events/democon2/ticketlayouts/" in layout["background"]
+    assert api.client.get(path_of(layout["background"])).content.startswith(b"%PDF")
