@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, contains_eager, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel import clock
@@ -50,7 +50,6 @@ from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
     STATUS_EXPIRED,
     STATUS_PENDING,
-    Order,
     OrderPosition,
     QuestionAnswer,
     RevokedSecret,
@@ -131,19 +130,16 @@ def _is_sqlite(session: Session) -> bool:
 
 
 def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[OrderPosition]:
-    statement = (
-        select(OrderPosition)
-        .join(Order, Order.id == OrderPosition.order_id)
-        .where(Order.event_id.in_(event_ids))
-        .options(contains_eager(OrderPosition.order))
-    )
+    # Only the secret (or id) narrows the statement: the planner then always starts from its index, even when
+    # the tables' statistics are stale; the event is checked on the rows found.
+    statement = select(OrderPosition).options(joinedload(OrderPosition.order, innerjoin=True))
     if scan.position_id is not None:
         statement = statement.where(OrderPosition.id == scan.position_id)
     else:
         statement = statement.where(OrderPosition.secret == scan.secret)
     if not _is_sqlite(session):
         statement = statement.with_for_update(of=OrderPosition)
-    return list(session.scalars(statement).unique())
+    return [position for position in session.scalars(statement).unique() if position.order.event_id in event_ids]
 
 
 def lock_position(session: Session, position: OrderPosition) -> None:
