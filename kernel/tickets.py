@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
 
 OUTPUTS_KEY = "boxoffice.ticket_outputs"
+PENDING_KEY = "boxoffice.ticket_download_pending"
 GENERATE_JOB = "tickets.generate"
 BATCH_JOB = "tickets.render_batch"
 CLEANUP_JOB = "tickets.delete_old_files"
@@ -73,12 +74,18 @@ def ticket_outputs(kernel: Kernel, session: Session, event: Event) -> dict[str, 
     return built[event.id]
 
 
+def _pending_downloads(kernel: Kernel, session: Session, event: Event) -> bool:
+    known: dict[int, bool] = session.info.setdefault(PENDING_KEY, {})
+    if event.id not in known:
+        known[event.id] = bool(kernel.settings_for(session, event=event).get("ticket_download_pending"))
+    return known[event.id]
+
+
 def downloads_allowed(kernel: Kernel, session: Session, event: Event, order: Order) -> bool:
     """Paid orders offer their tickets; pending ones only with ``ticket_download_pending`` (or when valid while
     pending); a plugin's ``allow_ticket_download`` may say no."""
     if order.status == STATUS_PENDING:
-        pending_ok = order.valid_if_pending or kernel.settings_for(session, event=event).get("ticket_download_pending")
-        if not pending_ok:
+        if not (order.valid_if_pending or _pending_downloads(kernel, session, event)):
             return False
     elif order.status != STATUS_PAID:
         return False
@@ -87,10 +94,12 @@ def downloads_allowed(kernel: Kernel, session: Session, event: Event, order: Ord
 
 
 def available_outputs(kernel: Kernel, session: Session, event: Event, order: Order) -> list[str]:
-    """Identifiers of the outputs an order's ``downloads`` list (empty when downloads are not allowed)."""
-    if not order.live_positions or not downloads_allowed(kernel, session, event, order):
+    """Identifiers of the outputs an order offers (empty when downloads are not allowed). Asked for every order of
+    a list page, so it costs no query per order."""
+    outputs = ticket_outputs(kernel, session, event)
+    if not outputs or not downloads_allowed(kernel, session, event, order):
         return []
-    return sorted(ticket_outputs(kernel, session, event))
+    return sorted(outputs)
 
 
 def download_url(site_url: str, event: Event, output: str, *, order: Order | None = None, position_id: int = 0) -> str:

@@ -429,7 +429,7 @@ class OrderShaper:
             positions=[self.position(position, order) for position in positions],
             downloads=[
                 {"output": output, "url": download_url(self.site_url, event, output, order=order)}
-                for output in self.outputs(order)
+                for output in (self.outputs(order) if order.live_positions else [])
             ],
             checkin_attention=order.checkin_attention,
             checkin_text=order.checkin_text,

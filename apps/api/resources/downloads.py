@@ -30,7 +30,7 @@ NOT_READY = "The requested file is being generated. Please retry in a few second
 
 
 def _serve(call: Call, event: Event, order: Order, output: str, position_id: int | None) -> tuple[str, str, str]:
-    if output not in available_outputs(call.kernel, call.session, event, order):
+    if output not in available_outputs(call.kernel, call.session, event, order) or not order.live_positions:
         raise not_found()
     try:
         found = request_file(call.kernel, call.session, event, order, output, position_id)

@@ -194,3 +194,33 @@ def test_plugin_disabled_again_hides_the_downloads(api):
     assert api.get(f"{ORDERS}{order['code']}/download/pdf/").status_code == 404
     with api.kernel.db.session() as session:
         assert session.scalar(select(Event.plugins).where(Event.slug == "democon")) == []
+
+
+def test_download_lists_cost_no_query_per_order(api):
+    from sqlalchemy import event as sqlalchemy_event
+
+    enable_pdf(api)
+    assert api.patch(EVENT + "settings/", {"ticket_download_pending": True}).status_code == 200
+
+    def queries(path: str) -> int:
+        statements: list[str] = []
+
+        def count(*args) -> None:
+            statements.append(args[2])
+
+        sqlalchemy_event.listen(api.kernel.db.engine, "before_cursor_execute", count)
+        try:
+            response = api.get(path)
+        finally:
+            sqlalchemy_event.remove(api.kernel.db.engine, "before_cursor_execute", count)
+        assert response.status_code == 200
+        assert all(result["downloads"] for result in response.json()["results"])
+        return len(statements)
+
+    place(api)
+    place(api, status="n")
+    few = {path: queries(path) for path in (ORDERS, POSITIONS)}
+    for _ in range(3):
+        place(api, ("One", "Two"))
+        place(api, status="n")
+    assert {path: queries(path) for path in (ORDERS, POSITIONS)} == few
