@@ -42,7 +42,6 @@ CLEANUP_JOB = "tickets.delete_old_files"
 # How long a generated file is kept without being asked for again, and how long a batch result can be fetched.
 CACHE_LIFETIME = timedelta(hours=48)
 BATCH_CHUNK = 100
-MAX_BATCH = 10_000
 
 
 @dataclass(frozen=True)
