@@ -150,6 +150,8 @@ def test_exit_all_at_lets_everyone_out_and_moves_a_day_ahead(kernel: Kernel) -> 
         world.scan(inside, list_id)
         world.scan(left, list_id)
         world.scan(left, list_id, type="exit")
+    # The kernel runs this every minute.
+    assert kernel.jobs.periodic()["core.checkin_exit_all"] == 60
     with clock.time_machine(closing + timedelta(minutes=5)), kernel.db.session() as session:
         assert exit_everyone(kernel, session) == 1
     with kernel.db.session() as session:
