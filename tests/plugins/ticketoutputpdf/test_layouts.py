@@ -228,3 +228,63 @@ def test_cloned_events_get_the_layouts_with_their_backgrounds_and_assignments(ap
     assert copied_item != item
     assert "/events/democon2/ticketlayouts/" in layout["background"]
     assert api.client.get(path_of(layout["background"])).content.startswith(b"%PDF")
+
+
+def test_backgrounds_with_embedded_fonts_images_and_several_content_streams():
+    """A background made elsewhere: its own TrueType font, an image, its content split into two streams."""
+    import io
+
+    import pypdfium2
+    from PIL import Image
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DecodedStreamObject, NameObject
+    from reportlab.lib.utils import ImageReader
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen.canvas import Canvas
+
+    from boxoffice.plugins.ticketoutputpdf.rendering import (
+        FONT_DIR,
+        LayoutDrawer,
+        TicketData,
+        background_digest,
+        load_background,
+        new_canvas,
+    )
+
+    pdfmetrics.registerFont(TTFont("BackgroundSerif", str(FONT_DIR / "DejaVuSerif.ttf")))
+    drawn = io.BytesIO()
+    canvas = Canvas(drawn, pagesize=(400, 300))
+    canvas.setFont("BackgroundSerif", 14)
+    canvas.drawString(20, 260, "Hintergrund Ärger Ωmega")
+    picture = io.BytesIO()
+    Image.new("RGB", (30, 30), (0, 120, 250)).save(picture, "PNG")
+    canvas.drawImage(ImageReader(io.BytesIO(picture.getvalue())), 300, 200, 60, 60)
+    canvas.showPage()
+    canvas.save()
+    writer = PdfWriter(clone_from=io.BytesIO(drawn.getvalue()))
+    extra = DecodedStreamObject()
+    extra.set_data(b"q 0 0 1 rg 10 10 50 50 re f Q")
+    page = writer.pages[0]
+    page[NameObject("/Contents")] = ArrayObject([page["/Contents"], writer._add_object(extra)])
+    rewritten = io.BytesIO()
+    writer.write(rewritten)
+    content = rewritten.getvalue()
+
+    background = load_background(background_digest(content), lambda: content)
+    element = {"type": "textarea", "content": "other", "text": "Ticket für Zoë", "left": 10, "bottom": 50, "width": 90}
+    drawer = LayoutDrawer([element], background)
+    result = io.BytesIO()
+    document = new_canvas(result)
+    bridges: dict = {}
+    for _ in range(2):
+        drawer.draw(document, TicketData(secret="x", text=lambda template: template), bridges)
+    document.save()
+    assert page_texts(result.getvalue()) == ["Hintergrund Ärger Ωmega\nTicket für Zoë\n"] * 2
+    rendered = pypdfium2.PdfDocument(result.getvalue())
+    try:
+        image = rendered[1].render(scale=1).to_pil().convert("RGB")
+    finally:
+        rendered.close()
+    assert image.getpixel((330, 70)) == (0, 120, 250), "the background's image"
+    assert image.getpixel((30, 270)) == (0, 0, 255), "the background's second content stream"
