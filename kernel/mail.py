@@ -34,12 +34,12 @@ from boxoffice.hookspecs.providers import (
     SettingDefault,
     SimpleTextPlaceholder,
     TextPlaceholder,
-    render_placeholders,
 )
 from boxoffice.kernel import clock
 from boxoffice.kernel.i18n import localize, use_locale
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.mail import MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, OutboxMail
+from boxoffice.kernel.placeholders import TextRenderer, text_renderer
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -163,27 +163,6 @@ def valid_address(value: str) -> bool:
 # --- rendering ----------------------------------------------------------------------------------------------------
 
 
-def placeholders_for(kernel: Kernel, event: Event) -> list[TextPlaceholder]:
-    """The placeholders the plugins active on ``event`` contribute (``register_text_placeholders``)."""
-    return [
-        placeholder
-        for _owner, placeholder in kernel.plugins.for_event(event).collect("register_text_placeholders", event=event)
-        if isinstance(placeholder, TextPlaceholder)
-    ]
-
-
-def mail_context(event: Event, context: Mapping[str, Any]) -> dict[str, Any]:
-    """The rendering context: always the event; an order brings its invoice address, a position its order."""
-    completed: dict[str, Any] = {"event": event, **{key: value for key, value in context.items() if value is not None}}
-    position = completed.get("position")
-    if position is not None and "order" not in completed:
-        completed["order"] = position.order
-    order = completed.get("order")
-    if order is not None and "invoice_address" not in completed and order.invoice_address is not None:
-        completed["invoice_address"] = order.invoice_address
-    return completed
-
-
 def render_text(
     kernel: Kernel,
     event: Event,
@@ -192,14 +171,17 @@ def render_text(
     locale: str,
     extra: Sequence[TextPlaceholder] = (),
 ) -> str:
-    """A multilingual (or plain) text in ``locale`` with its ``{placeholders}`` filled.
+    """A multilingual (or plain) text in ``locale`` with its ``{placeholders}`` filled by the kernel's text renderer
+    (the placeholders of the plugins active on the event).
 
     Plugin placeholders come first, so ``extra`` (values only the caller knows, such as a link) never shadows one.
     Dates and amounts inside placeholders are formatted in ``locale`` too.
     """
+    renderer = text_renderer(kernel, event)
+    if extra:
+        renderer = TextRenderer(event, [*renderer.placeholders, *extra], kernel.config.site_url)
     with use_locale(locale):
-        template = localize(text, locale)
-        return render_placeholders(template, [*placeholders_for(kernel, event), *extra], mail_context(event, context))
+        return renderer.render(localize(text, locale), context)
 
 
 def event_locale(kernel: Kernel, session: Session, event: Event, preferred: str | None = None) -> str:
