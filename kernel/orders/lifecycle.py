@@ -25,8 +25,8 @@ change the order's status does not allow with :class:`OrderError` (HTTP 400), wr
 ledger up to date, audit-logs ``boxoffice.event.order.<action>`` and fires the matching lifecycle hook. They work
 inside the caller's unit of work; the caller commits or, on an exception, rolls back.
 
-Nothing here sends e-mail yet: ``send_email`` is accepted and recorded in the audit log so a mail service can act
-on it later.
+``send_email`` is accepted and recorded in the audit log; of these operations only ``resend_link`` sends mail so
+far (through :mod:`boxoffice.kernel.mail`).
 """
 
 from __future__ import annotations
