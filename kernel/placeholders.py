@@ -18,7 +18,7 @@ completed before rendering: ``event`` is always there, a ``position`` brings its
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from boxoffice.hookspecs.providers import (
@@ -81,18 +81,33 @@ class _PerLocale(TextPlaceholder):
 class TextRenderer:
     """The placeholders of one event, collected once; renders any number of templates for any context."""
 
-    def __init__(self, event: Event, placeholders: Iterable[TextPlaceholder], site_url: str | None = None) -> None:
+    def __init__(
+        self,
+        event: Event,
+        placeholders: Iterable[TextPlaceholder] | Callable[[], Iterable[TextPlaceholder]],
+        site_url: str | None = None,
+    ) -> None:
         self.event = event
         self.site_url = site_url
-        self.placeholders: list[TextPlaceholder] = []
-        seen: set[str] = set()
-        for placeholder in placeholders:
-            # The first plugin to claim an identifier keeps it, as render_placeholders does.
-            if isinstance(placeholder, TextPlaceholder) and placeholder.identifier not in seen:
-                seen.add(placeholder.identifier)
-                if set(placeholder.required_context) <= EVENT_ONLY:
-                    placeholder = _PerLocale(placeholder)
-                self.placeholders.append(placeholder)
+        self._source = placeholders
+        self._placeholders: list[TextPlaceholder] | None = None
+
+    @property
+    def placeholders(self) -> list[TextPlaceholder]:
+        """Collected on first use: a renderer handed to code that may never render anything costs nothing."""
+        if self._placeholders is None:
+            source = self._source() if callable(self._source) else self._source
+            collected: list[TextPlaceholder] = []
+            seen: set[str] = set()
+            for placeholder in source:
+                # The first plugin to claim an identifier keeps it, as render_placeholders does.
+                if isinstance(placeholder, TextPlaceholder) and placeholder.identifier not in seen:
+                    seen.add(placeholder.identifier)
+                    if set(placeholder.required_context) <= EVENT_ONLY:
+                        placeholder = _PerLocale(placeholder)
+                    collected.append(placeholder)
+            self._placeholders = collected
+        return self._placeholders
 
     def available(self, context_keys: Iterable[str]) -> list[TextPlaceholder]:
         """The placeholders a text rendered with these context keys may use (for editors and validation)."""
@@ -126,8 +141,12 @@ class TextRenderer:
 
 def text_renderer(kernel: Kernel, event: Event) -> TextRenderer:
     """A :class:`TextRenderer` with the placeholders of the plugins active on ``event``."""
-    collected = kernel.plugins.for_event(event).collect("register_text_placeholders", event=event)
-    return TextRenderer(event, (placeholder for _owner, placeholder in collected), kernel.config.site_url)
+
+    def collect() -> list[TextPlaceholder]:
+        collected = kernel.plugins.for_event(event).collect("register_text_placeholders", event=event)
+        return [placeholder for _owner, placeholder in collected]
+
+    return TextRenderer(event, collect, kernel.config.site_url)
 
 
 def render_template(kernel: Kernel, event: Event, template: str, context: Mapping[str, Any] | None = None) -> str:
