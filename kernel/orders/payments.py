@@ -714,16 +714,16 @@ def mark_confirmed(payment: OrderPayment, amount: Decimal | None = None) -> None
     replaces the attempt's amount with what actually arrived (only while the payment is still open).
     """
     step = _step()
+    if amount is not None:
+        amount = Decimal(amount)
+        problem = money_problem(amount)
+        if problem or amount <= ZERO:
+            raise OrderError.field("amount", problem or "The amount must be more than 0.00.")
+        if payment.state in OPEN_PAYMENT_STATES:
+            payment.amount = amount
     confirm_payment(step.kernel, step.session, payment, actor=step.actor)
 
 
-def mark_refund_done(refund: OrderRefund) -> None:
-    """For payment providers, from inside ``execute_refund``: the money of ``refund`` was sent."""
-    step = _step()
-    refund_done(step.kernel, step.session, refund, actor=step.actor)
-
-
-# --- order status changes caused by refunds ------------------------------------------------------------------------
 def mark_received(
     order: Order,
     provider: str,
@@ -748,6 +748,13 @@ def mark_received(
     )
 
 
+def mark_refund_done(refund: OrderRefund) -> None:
+    """For payment providers, from inside ``execute_refund``: the money of ``refund`` was sent."""
+    step = _step()
+    refund_done(step.kernel, step.session, refund, actor=step.actor)
+
+
+# --- order status changes caused by refunds ------------------------------------------------------------------------
 
 
 def cancel_order_for_refund(kernel: Kernel, session: Session, order: Order, *, actor: Actor) -> None:
