@@ -8,23 +8,14 @@ PostgreSQL (``BOXOFFICE_TEST_DATABASE_URL``) runs 4 workers; SQLite runs 2 worke
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
+from live_server import live_server, post_at_once
 from sqlalchemy import func, select
 
 from boxoffice.kernel.audit import Actor
@@ -37,12 +28,9 @@ from boxoffice.kernel.orders.drafts import OrderDraft, PositionDraft
 from boxoffice.kernel.orders.placement import place_order
 from boxoffice.kernel.tokens import new_token, token_digest
 
-POSTGRES = bool(os.environ.get("BOXOFFICE_TEST_DATABASE_URL"))
-WORKERS = 4 if POSTGRES else 2
 TICKETS = 12
 SCANNERS = 4
 REDEEM = "/api/v1/organizers/doors/checkinrpc/redeem/"
-BOXOFFICE = Path(sys.executable).with_name("boxoffice")
 
 
 @dataclass
@@ -52,12 +40,6 @@ class Doors:
     kernel: Kernel
     list_id: int
     secrets: list[str]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def seed(kernel: Kernel) -> tuple[str, int, list[str]]:
@@ -86,26 +68,6 @@ def seed(kernel: Kernel) -> tuple[str, int, list[str]]:
         return token, checkin_list.id, [position.secret for position in order.positions]
 
 
-def server_environment(database_url: str, data_dir: Path) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("BOXOFFICE_")}
-    environment.update(BOXOFFICE_DATABASE_URL=database_url, BOXOFFICE_DATA_DIR=str(data_dir))
-    return environment
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not come up:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def doors(
     migrated_url: str, tmp_path_factory: pytest.TempPathFactory, empty_tables: Callable[[Kernel], None]
@@ -113,55 +75,12 @@ def doors(
     data_dir = tmp_path_factory.mktemp("doors")
     kernel = Kernel(Config(database_url=migrated_url, data_dir=data_dir))
     token, list_id, secrets = seed(kernel)
-    port = free_port()
-    log = data_dir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(BOXOFFICE), "serve", "--no-demo", "--workers", str(WORKERS), "--port", str(port)],
-            env=server_environment(migrated_url, data_dir),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(process, url, log)
-        yield Doors(url, token, kernel, list_id, secrets)
+        with live_server(migrated_url, data_dir) as url:
+            yield Doors(url, token, kernel, list_id, secrets)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
         empty_tables(kernel)
         kernel.close()
-
-
-def fire(doors: Doors, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
-    """POST every body at once: one thread (and connection) per request, all released together."""
-    barrier = threading.Barrier(len(bodies))
-    responses: list[httpx.Response | BaseException | None] = [None] * len(bodies)
-    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
-    with httpx.Client(
-        base_url=doors.url, headers={"Authorization": f"Token {doors.token}"}, timeout=60, limits=limits
-    ) as client:
-
-        def send(index: int) -> None:
-            barrier.wait()
-            try:
-                responses[index] = client.post(REDEEM, json=bodies[index])
-            except BaseException as problem:
-                responses[index] = problem
-
-        threads = [threading.Thread(target=send, args=(index,)) for index in range(len(bodies))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    failures = [response for response in responses if not isinstance(response, httpx.Response)]
-    assert not failures, failures[:3]
-    return responses  # type: ignore[return-value]
 
 
 def successful_checkins(doors: Doors, secrets: list[str]) -> int:
@@ -181,7 +100,7 @@ def test_one_ticket_scanned_at_once_by_several_scanners_is_admitted_once(doors: 
     secrets = doors.secrets[:TICKETS]
     # Every ticket is scanned by SCANNERS scanners, all requests released together.
     bodies = [{"secret": secret, "lists": [doors.list_id]} for secret in secrets for _ in range(SCANNERS)]
-    responses = fire(doors, bodies)
+    responses = post_at_once(doors.url, doors.token, REDEEM, bodies)
     assert Counter(r.status_code for r in responses) == {201: TICKETS, 400: TICKETS * (SCANNERS - 1)}, [
         r.text for r in responses if r.status_code >= 500
     ][:3]
@@ -198,6 +117,6 @@ def test_retries_with_one_nonce_sent_at_once_record_one_checkin(doors: Doors) ->
         for secret in secrets
         for _ in range(SCANNERS)
     ]
-    responses = fire(doors, bodies)
+    responses = post_at_once(doors.url, doors.token, REDEEM, bodies)
     assert Counter(r.status_code for r in responses) == {201: len(bodies)}
     assert successful_checkins(doors, secrets) == len(secrets)

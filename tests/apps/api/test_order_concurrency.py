@@ -7,23 +7,15 @@ PostgreSQL (``BOXOFFICE_TEST_DATABASE_URL``) runs 4 workers; SQLite runs 2 worke
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
+from live_server import live_server, post_at_once
 from sqlalchemy import func, select
 
 from boxoffice.kernel.config import Config
@@ -33,14 +25,11 @@ from boxoffice.kernel.models.orders import CartPosition, Order, OrderPosition
 from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.tokens import new_token, token_digest
 
-POSTGRES = bool(os.environ.get("BOXOFFICE_TEST_DATABASE_URL"))
-WORKERS = 4 if POSTGRES else 2
 ATTEMPTS = 200
 SOLD = 50
 VOUCHER_USES = 10
 EVENT = "/api/v1/organizers/rush/events/rushcon/"
 QUOTA_MESSAGE = 'There is not enough quota available on quota "{}" to perform the operation.'
-BOXOFFICE = Path(sys.executable).with_name("boxoffice")
 
 
 @dataclass
@@ -49,12 +38,6 @@ class Rush:
     token: str
     kernel: Kernel
     items: dict[str, int]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def seed(kernel: Kernel) -> tuple[str, dict[str, int]]:
@@ -84,27 +67,6 @@ def seed(kernel: Kernel) -> tuple[str, dict[str, int]]:
 SIZES: dict[str, int | None] = {"orders": SOLD, "voucher": None, "carts": SOLD}
 
 
-def server_environment(database_url: str, data_dir: Path) -> dict[str, str]:
-    environment = {key: value for key, value in os.environ.items() if not key.startswith("BOXOFFICE_")}
-    environment.update(BOXOFFICE_DATABASE_URL=database_url, BOXOFFICE_DATA_DIR=str(data_dir))
-    return environment
-
-
-def wait_until_serving(process: subprocess.Popen[bytes], url: str, log: Path) -> None:
-    # Generous: on a busy machine several worker processes take a while to import and start.
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"the server exited ({process.returncode}):\n{log.read_text()}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"the server did not come up:\n{log.read_text()}")
-
-
 @pytest.fixture(scope="module")
 def rush(
     migrated_url: str, tmp_path_factory: pytest.TempPathFactory, empty_tables: Callable[[Kernel], None]
@@ -112,55 +74,12 @@ def rush(
     data_dir = tmp_path_factory.mktemp("rush")
     kernel = Kernel(Config(database_url=migrated_url, data_dir=data_dir))
     token, items = seed(kernel)
-    port = free_port()
-    log = data_dir / "server.log"
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            [str(BOXOFFICE), "serve", "--no-demo", "--workers", str(WORKERS), "--port", str(port)],
-            env=server_environment(migrated_url, data_dir),
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    url = f"http://127.0.0.1:{port}"
     try:
-        wait_until_serving(process, url, log)
-        yield Rush(url, token, kernel, items)
+        with live_server(migrated_url, data_dir) as url:
+            yield Rush(url, token, kernel, items)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
         empty_tables(kernel)
         kernel.close()
-
-
-def fire(rush: Rush, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:
-    """POST every body at once: one thread per request, all released together."""
-    barrier = threading.Barrier(len(bodies))
-    responses: list[httpx.Response | BaseException | None] = [None] * len(bodies)
-    limits = httpx.Limits(max_connections=len(bodies), max_keepalive_connections=len(bodies))
-    with httpx.Client(
-        base_url=rush.url, headers={"Authorization": f"Token {rush.token}"}, timeout=60, limits=limits
-    ) as client:
-
-        def send(index: int) -> None:
-            barrier.wait()
-            try:
-                responses[index] = client.post(EVENT + path, json=bodies[index])
-            except BaseException as problem:
-                responses[index] = problem
-
-        threads = [threading.Thread(target=send, args=(index,)) for index in range(len(bodies))]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    failures = [response for response in responses if not isinstance(response, httpx.Response)]
-    assert not failures, failures[:3]
-    return responses  # type: ignore[return-value]
 
 
 def statuses(responses: list[httpx.Response]) -> Counter[int]:
@@ -169,7 +88,9 @@ def statuses(responses: list[httpx.Response]) -> Counter[int]:
 
 def test_orders_never_oversell(rush: Rush) -> None:
     item = rush.items["orders"]
-    responses = fire(rush, "orders/", [{"positions": [{"item": item}]} for _ in range(ATTEMPTS)])
+    responses = post_at_once(
+        rush.url, rush.token, EVENT + "orders/", [{"positions": [{"item": item}]} for _ in range(ATTEMPTS)]
+    )
     assert statuses(responses) == {201: SOLD, 400: ATTEMPTS - SOLD}, [
         r.text for r in responses if r.status_code >= 500
     ][:3]
@@ -188,7 +109,7 @@ def test_orders_never_oversell(rush: Rush) -> None:
 def test_vouchers_never_over_redeem(rush: Rush) -> None:
     item = rush.items["voucher"]
     body = {"positions": [{"item": item, "voucher": "RUSH10"}]}
-    responses = fire(rush, "orders/", [body for _ in range(ATTEMPTS)])
+    responses = post_at_once(rush.url, rush.token, EVENT + "orders/", [body for _ in range(ATTEMPTS)])
     assert statuses(responses) == {201: VOUCHER_USES, 400: ATTEMPTS - VOUCHER_USES}
     refusal = {"positions": [{"voucher": ["This voucher has already been redeemed the maximum number of times."]}]}
     bodies = Counter(response.text for response in responses if response.status_code == 400)
@@ -201,7 +122,9 @@ def test_vouchers_never_over_redeem(rush: Rush) -> None:
 
 def test_carts_never_oversell(rush: Rush) -> None:
     item = rush.items["carts"]
-    responses = fire(rush, "cartpositions/", [{"item": item, "price": "10.00"} for _ in range(ATTEMPTS)])
+    responses = post_at_once(
+        rush.url, rush.token, EVENT + "cartpositions/", [{"item": item, "price": "10.00"} for _ in range(ATTEMPTS)]
+    )
     assert statuses(responses) == {201: SOLD, 400: ATTEMPTS - SOLD}
     refusal = {"non_field_errors": [QUOTA_MESSAGE.format("carts")]}
     assert all(response.json() == refusal for response in responses if response.status_code == 400)
