@@ -104,8 +104,13 @@ class CreatedCart:
     bundled: list[CartPosition]
 
 
-def create_cart_position(kernel: Kernel, session: Session, event: Event, draft: CartDraft) -> CreatedCart:
+def create_cart_position(
+    kernel: Kernel, session: Session, event: Event, draft: CartDraft, *, shop_cart: bool = False
+) -> CreatedCart:
     """Reserve the product described by ``draft`` (with its nested ``addons`` and ``bundled`` positions).
+
+    ``shop_cart``: the caller is the shop, whose cart ids (its buyers' carts) must *not* end in ``@api`` so the API
+    never sees or changes them; API cart ids must end in ``@api``.
 
     Raises :class:`OrderError` — field errors shaped like the input, or ``non_field_errors`` for a sold-out
     quota — and the caller's transaction must then be rolled back.
@@ -120,7 +125,7 @@ def create_cart_position(kernel: Kernel, session: Session, event: Event, draft: 
     else:
         minutes = int(kernel.settings_for(session, event=event).get("reservation_time"))
         expires = now + timedelta(minutes=minutes)
-    lines = _resolve(session, event, draft)
+    lines = _resolve(session, event, draft, shop_cart=shop_cart)
     # Like orders: a voucher allowed to ignore quotas takes none; a blocking voucher already holds its unit.
     keys_taking_quota = [line.key for line in lines if not line.uses_blocking_voucher and not line.ignores_quota]
     try:
@@ -254,7 +259,7 @@ def attendee_name(position: CartPosition) -> str | None:
 # --- checking the draft ------------------------------------------------------------------------------------------
 
 
-def _resolve(session: Session, event: Event, draft: CartDraft) -> list[_Line]:
+def _resolve(session: Session, event: Event, draft: CartDraft, *, shop_cart: bool = False) -> list[_Line]:
     """The draft and its nested positions, checked against the catalog; all problems raised at once."""
     drafts: list[tuple[CartDraft, CartDraft | None, bool, int]] = [(draft, None, False, 0)]
     drafts += [(child, draft, False, index) for index, child in enumerate(draft.addons)]
@@ -293,7 +298,10 @@ def _resolve(session: Session, event: Event, draft: CartDraft) -> list[_Line]:
             return top
         return nested["bundled" if bundled else "addons"][index]
 
-    if draft.cart_id is not None:
+    if shop_cart:
+        if not draft.cart_id or is_api_cart(draft.cart_id) or len(draft.cart_id) > CART_ID_MAX:
+            top.setdefault("cart_id", []).append('A shop cart needs an id of its own that does not end in "@api".')
+    elif draft.cart_id is not None:
         if not is_api_cart(draft.cart_id):
             top.setdefault("cart_id", []).append('Cart ID should end in "@api" or be empty.')
         elif len(draft.cart_id) > CART_ID_MAX:
