@@ -17,10 +17,11 @@ import abc
 import builtins
 import csv
 import io
+import json
 import logging
 import re
 import zipfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -813,6 +814,17 @@ class Exporter(abc.ABC):
         """
         raise NotImplementedError
 
+    def write(self, params: Mapping[str, Any], target: BinaryIO, progress: Callable[[int], None]) -> tuple[str, str]:
+        """Write the export into the binary file ``target`` and return ``(filename, content_type)``.
+
+        The kernel's export job calls this, not :meth:`render`, so an exporter that overrides it streams its file
+        to disk with constant memory however many orders it covers. The default writes what :meth:`render`
+        returns, which is fine for small files.
+        """
+        filename, content_type, content = self.render(params, progress)
+        target.write(content)
+        return filename, content_type
+
 
 class OrganizerExporter(Exporter):
     """Base for exports across several events of one organizer.
@@ -843,6 +855,8 @@ LIST_FORMATS: dict[str, str] = {
     "default": "CSV, comma-separated, UTF-8",
     "semicolon": "CSV, semicolon-separated, UTF-8 (for spreadsheets in locales that use a decimal comma)",
     "csv-excel": "CSV for Microsoft Excel: comma-separated, UTF-8 with byte-order mark, formula-safe cells",
+    "xlsx": "Excel workbook (one sheet, header row frozen, formula-safe cells), written row by row",
+    "json": "JSON array with one object per row, keyed by the header cells",
     "pdf": "PDF table, landscape A4, header repeated on every page (for printing)",
 }
 """The ``_format`` choices of :class:`ListExporter` with what each produces."""
@@ -905,47 +919,111 @@ class ListExporter(Exporter):
             return "'" + value
         return value
 
-    def _rows(self, cleaned: dict[str, Any], progress: Callable[[int], None]) -> list[Sequence[Any]]:
-        """All rows (header first), reporting progress per percent gained while they are produced."""
-        rows: list[Sequence[Any]] = []
+    def _stream(self, cleaned: dict[str, Any], progress: Callable[[int], None]) -> Iterator[Sequence[Any]]:
+        """The rows (header first) as they are produced, reporting progress per percent gained."""
         progress(0)
         last_percent = 0
+        count = 0
         total: int | None = None
         for row in self.iterate_rows(cleaned):
             if isinstance(row, ProgressTotal):
                 total = row.total
                 continue
-            rows.append(row)
+            count += 1
+            yield row
             if total:
                 # The header counts as a row here; clamp so an underestimated total never reports past 99.
-                percent = min(99, len(rows) * 100 // (total + 1))
+                percent = min(99, count * 100 // (total + 1))
                 if percent > last_percent:
                     last_percent = percent
                     progress(percent)
-        return rows
 
     def render(self, params: Mapping[str, Any], progress: Callable[[int], None]) -> GeneratedFile:
-        """Write the rows in the requested ``_format`` (a CSV flavour or a printable PDF table)."""
+        """The whole file in memory; see :meth:`write` for the formats."""
+        buffer = io.BytesIO()
+        filename, content_type = self.write(params, buffer, progress)
+        return filename, content_type, buffer.getvalue()
+
+    def write(self, params: Mapping[str, Any], target: BinaryIO, progress: Callable[[int], None]) -> tuple[str, str]:
+        """Stream the rows into ``target`` in the requested ``_format`` (see :data:`LIST_FORMATS`).
+
+        Every format but ``pdf`` (whose page layout needs the whole table) keeps only one row in memory.
+        """
         cleaned = self.validate_parameters(params)
         fmt = cleaned.get("_format") or "default"
         if fmt not in LIST_FORMATS:
             raise ValidationFailure(f"{fmt!r} is not one of the available choices.", field="_format")
-        rows = self._rows(cleaned, progress)
+        stem = self.filename_stem(cleaned)
+        rows = self._stream(cleaned, progress)
         if fmt == "pdf":
-            content = _pdf_table(str(self.verbose_name), [[self._cell(v, False) for v in row] for row in rows])
-            progress(100)
-            return f"{self.filename_stem(cleaned)}.pdf", "application/pdf", content
-        formula_safe = fmt == "csv-excel"
-        buffer = io.StringIO()
-        writer = csv.writer(
-            buffer, delimiter=";" if fmt == "semicolon" else ",", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
-        )
-        for row in rows:
-            writer.writerow([self._cell(value, formula_safe) for value in row])
+            target.write(_pdf_table(str(self.verbose_name), [[self._cell(v, False) for v in row] for row in rows]))
+            result = f"{stem}.pdf", "application/pdf"
+        elif fmt == "xlsx":
+            _xlsx_table(str(self.verbose_name), rows, target)
+            result = f"{stem}.xlsx", XLSX_CONTENT_TYPE
+        elif fmt == "json":
+            _json_table(rows, target)
+            result = f"{stem}.json", "application/json"
+        else:
+            text = io.TextIOWrapper(target, encoding="utf-8-sig" if fmt == "csv-excel" else "utf-8", newline="")
+            writer = csv.writer(
+                text, delimiter=";" if fmt == "semicolon" else ",", lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL
+            )
+            formula_safe = fmt == "csv-excel"
+            for row in rows:
+                writer.writerow([self._cell(value, formula_safe) for value in row])
+            text.flush()
+            text.detach()
+            result = f"{stem}.csv", "text/csv; charset=utf-8"
         progress(100)
-        encoding = "utf-8-sig" if fmt == "csv-excel" else "utf-8"
-        content = buffer.getvalue().encode(encoding)
-        return f"{self.filename_stem(cleaned)}.csv", "text/csv; charset=utf-8", content
+        return result
+
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _xlsx_value(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        # Excel has no time zones: show the moment as UTC wall time.
+        return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
+    if isinstance(value, bool | int | float | Decimal | date | time):
+        return value
+    text = str(value)
+    # openpyxl stores any text starting with "=" as a formula; buyer-supplied text must stay text.
+    return "'" + text if text.startswith(_FORMULA_TRIGGERS) else text
+
+
+def _xlsx_table(title: str, rows: Iterable[Sequence[Any]], target: BinaryIO) -> None:
+    """One sheet written in openpyxl's write-only mode, which spools rows to disk instead of keeping them."""
+    from openpyxl import Workbook  # imported here: only exports need it, and it takes a while to import
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=re.sub(r"[\\/?*\[\]:]", " ", title)[:31] or "Export")
+    sheet.freeze_panes = "A2"
+    for row in rows:
+        sheet.append([_xlsx_value(value) for value in row])
+    workbook.save(target)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _json_table(rows: Iterable[Sequence[Any]], target: BinaryIO) -> None:
+    """A JSON array of objects keyed by the header row, written one object at a time."""
+    iterator = iter(rows)
+    header = [str(cell) for cell in next(iterator, ())]
+    target.write(b"[")
+    for index, row in enumerate(iterator):
+        item = {name: _json_value(value) for name, value in zip(header, row, strict=False)}
+        target.write((b",\n" if index else b"\n") + json.dumps(item, ensure_ascii=False, default=str).encode())
+    target.write(b"\n]\n")
 
 
 def _pdf_table(title: str, rows: list[list[Any]]) -> bytes:

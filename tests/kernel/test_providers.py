@@ -431,7 +431,14 @@ def run_list(fmt: str | None, **params: Any) -> tuple[str, str, bytes, list[int]
 
 def test_list_exporter_declares_format_parameter():
     assert list(AttendeeList.input_parameters) == ["_format", "with_total"]
-    assert AttendeeList.input_parameters["_format"]["choices"] == ["default", "semicolon", "csv-excel", "pdf"]
+    assert AttendeeList.input_parameters["_format"]["choices"] == [
+        "default",
+        "semicolon",
+        "csv-excel",
+        "xlsx",
+        "json",
+        "pdf",
+    ]
 
 
 def test_list_exporter_default_csv():
@@ -491,7 +498,7 @@ def test_list_exporter_pdf_repeats_the_header_on_every_page():
 
 def test_list_exporter_rejects_unknown_format():
     with pytest.raises(ValidationFailure) as info:
-        run_list("xlsx")
+        run_list("xls")
     assert info.value.field == "_format"
 
 
