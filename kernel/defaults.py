@@ -12,7 +12,7 @@ from sqlalchemy import delete
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, SettingDefault, TransmissionType
-from boxoffice.kernel import clock, invoicing, mail
+from boxoffice.kernel import clock, exports, invoicing, mail, shredding
 from boxoffice.kernel.checkin.redeem import exit_all_job
 from boxoffice.kernel.models import JobRecord
 from boxoffice.kernel.models.api_state import UPLOAD_LIFETIME, UploadedFile
@@ -115,6 +115,8 @@ def register_jobs() -> list[JobDefinition]:
         JobDefinition("core.checkin_exit_all", exit_all_job, every_seconds=60),
         *ticket_job_definitions(),
         *invoicing.job_definitions(),
+        *exports.job_definitions(),
+        *shredding.job_definitions(),
         JobDefinition(mail.SEND_JOB, mail.send_mail_job),
         # Queued mails whose server could not be reached come back after their back-off.
         JobDefinition(mail.RETRY_JOB, mail.retry_mail_job, every_seconds=60),
