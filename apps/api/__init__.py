@@ -29,6 +29,7 @@ from boxoffice.apps.api import resources
 from boxoffice.apps.api.auth import NOT_PROVIDED, Principal, authenticate
 from boxoffice.apps.api.errors import EXCEPTION_HANDLERS, ApiError, not_found
 from boxoffice.apps.api.middleware import MIDDLEWARE
+from boxoffice.apps.web import web_mount
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Organizer
 
@@ -191,16 +192,22 @@ def plugin_routers(kernel: Kernel) -> list[Router]:
 def create_app(kernel: Kernel | None = None) -> Litestar:
     """Build the ASGI app; ``boxoffice serve`` calls this once per worker process."""
     kernel = kernel or Kernel()
+    # The web pages (control panel at /control/, shop at /) share this app and process; see docs/web.md.
+    web = web_mount(kernel)
     app = Litestar(
         route_handlers=[
             api_root,
             health,
             Router(path="/", route_handlers=core_routes(), guards=[credentials_present]),
             *plugin_routers(kernel),
+            *web.route_handlers,
         ],
         dependencies={"kernel": Provide(provide_kernel)},
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=MIDDLEWARE,
+        middleware=[*MIDDLEWARE, *web.middleware],
+        template_config=web.template_config,
+        csrf_config=web.csrf_config,
+        stores=web.stores,
         openapi_config=OpenAPIConfig(
             title="boxoffice REST API",
             version="1",
