@@ -260,5 +260,30 @@ def plugins_disable(kernel: Kernel, organizer: str, event: str, plugin: str) -> 
     click.echo(f"{plugin} {'disabled' if changed else 'was not enabled'} on {organizer}/{event}")
 
 
+@cli.group()
+def user() -> None:
+    """Control panel users."""
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.option("--password", envvar="BOXOFFICE_USER_PASSWORD", help="Read from the environment or a prompt if absent.")
+@click.option("--admin-of", metavar="ORGANIZER", help="Also add the user to this organizer's Administrators team.")
+@with_kernel
+def user_set_password(kernel: Kernel, email: str, password: str | None, admin_of: str | None) -> None:
+    """Set the log-in password of EMAIL, creating the user when there is none."""
+    from boxoffice.apps.control.users import UserError, set_password
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        change = set_password(kernel, email, password, admin_of=admin_of)
+    except UserError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"{'created user' if change.created else 'password set for'} {email}")
+    if change.added_to_team:
+        click.echo(f"added to team {change.added_to_team!r} of {admin_of}")
+
+
 def main() -> None:
     cli(obj={})

@@ -1,0 +1,20 @@
+"""The control panel in a real browser, on a phone-sized and a desktop viewport."""
+
+from __future__ import annotations
+
+
+def test_log_in_and_out(any_page, site, screenshot, fits_viewport, logged_in):
+    any_page.goto("/control/")
+    assert "/control/login" in any_page.url
+    screenshot(any_page, "control-login")
+    any_page.get_by_label("E-mail address").fill(site.admin_email)
+    any_page.get_by_label("Password").fill("wrong password")
+    any_page.get_by_role("button", name="Log in").click()
+    assert any_page.get_by_role("alert").is_visible()
+
+    logged_in(any_page, site)
+    assert any_page.get_by_role("link", name="DemoCon").is_visible()
+    assert fits_viewport(any_page)
+    screenshot(any_page, "control-events")
+    any_page.get_by_role("button", name="Log out").click()
+    any_page.wait_for_url("**/control/login")
