@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from boxoffice.hookspecs.providers import ValidationFailure
@@ -45,6 +45,7 @@ from boxoffice.kernel.models.checkin import (
     TYPE_EXIT,
     Checkin,
     CheckinList,
+    checkin_list_items,
 )
 from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
@@ -129,17 +130,50 @@ def _is_sqlite(session: Session) -> bool:
     return session.get_bind().dialect.name == "sqlite"
 
 
-def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[OrderPosition]:
+@dataclass
+class Found:
+    """A ticket found by its secret, with two facts the decision needs read in the same statement: whether its
+    product is among the limited products of the scan's lists, and whether its product has questions asked at
+    check-in (only then are they loaded)."""
+
+    position: OrderPosition
+    listed: bool
+    asks_questions: bool
+
+
+def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
     # Only the secret (or id) narrows the statement: the planner then always starts from its index, even when
     # the tables' statistics are stale; the event is checked on the rows found.
-    statement = select(OrderPosition).options(joinedload(OrderPosition.order, innerjoin=True))
+    list_ids = [checkin_list.id for checkin_list in scan.lists]
+    listed = (
+        exists()
+        .where(
+            checkin_list_items.c.item_id == OrderPosition.item_id,
+            checkin_list_items.c.checkin_list_id.in_(list_ids),
+        )
+        .correlate(OrderPosition)
+    )
+    asks_questions = (
+        exists()
+        .where(
+            question_items.c.item_id == OrderPosition.item_id,
+            question_items.c.question_id == Question.id,
+            Question.ask_during_checkin.is_(True),
+        )
+        .correlate(OrderPosition)
+    )
+    statement = select(OrderPosition, listed, asks_questions).options(joinedload(OrderPosition.order, innerjoin=True))
     if scan.position_id is not None:
         statement = statement.where(OrderPosition.id == scan.position_id)
     else:
         statement = statement.where(OrderPosition.secret == scan.secret)
     if not _is_sqlite(session):
         statement = statement.with_for_update(of=OrderPosition)
-    return [position for position in session.scalars(statement).unique() if position.order.event_id in event_ids]
+    return [
+        Found(position, bool(is_listed), bool(asks))
+        for position, is_listed, asks in session.execute(statement).unique()
+        if position.order.event_id in event_ids
+    ]
 
 
 def lock_position(session: Session, position: OrderPosition) -> None:
@@ -154,7 +188,7 @@ def lock_position(session: Session, position: OrderPosition) -> None:
         )
 
 
-def _revoked(session: Session, scan: Scan, event_ids: list[int]) -> OrderPosition | None:
+def _revoked(session: Session, scan: Scan, event_ids: list[int]) -> Found | None:
     if scan.position_id is not None:
         return None
     position_id = session.scalar(
@@ -169,8 +203,8 @@ def _revoked(session: Session, scan: Scan, event_ids: list[int]) -> OrderPositio
     return found[0] if found else None
 
 
-def _prefer_live(candidates: list[OrderPosition]) -> list[OrderPosition]:
-    live = [position for position in candidates if not position.canceled]
+def _prefer_live(candidates: list[Found]) -> list[Found]:
+    live = [found for found in candidates if not found.position.canceled]
     return live or candidates
 
 
@@ -187,20 +221,23 @@ def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
     revoked = False
     candidates = _prefer_live(_lookup(session, scan, event_ids))
     if not candidates:
-        found = _revoked(session, scan, event_ids)
-        if found is None:
+        revoked_ticket = _revoked(session, scan, event_ids)
+        if revoked_ticket is None:
             return _refuse(kernel, session, scan, scan.lists[0], None, REASON_INVALID, None, moment)
-        candidates, revoked = [found], True
+        candidates, revoked = [revoked_ticket], True
     if len(candidates) > 1:
         return _refuse(kernel, session, scan, scan.lists[0], None, REASON_AMBIGUOUS, None, moment)
-    position = candidates[0]
+    found = candidates[0]
+    position = found.position
     checkin_list = lists_by_event[position.order.event_id]
-    if checkin_list.addon_match and not product_allowed(checkin_list, position.item_id):
+    if checkin_list.addon_match and not (checkin_list.all_products or found.listed):
         matched = _matching_addons(session, checkin_list, position)
         if len(matched) > 1:
             return _refuse(kernel, session, scan, checkin_list, position, REASON_AMBIGUOUS, None, moment)
         if matched:
-            position = matched[0]
+            # The add-on is on the list by construction; whether it asks questions is looked up.
+            found = Found(matched[0], listed=True, asks_questions=True)
+            position = found.position
     lock_position(session, position)
     history = list(
         session.scalars(
@@ -214,7 +251,7 @@ def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
         if earlier is not None:
             return ScanResult(STATUS_OK, position=position, checkin_list=checkin_list, checkin=earlier, history=history)
 
-    refusal = _basic_checks(scan, checkin_list, position, moment, revoked=revoked)
+    refusal = _basic_checks(scan, checkin_list, found, moment, revoked=revoked)
     if refusal is not None:
         reason, explanation = refusal
         return _refuse(kernel, session, scan, checkin_list, position, reason, explanation, moment, history=history)
@@ -240,7 +277,9 @@ def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
             )
 
     if scan.type == TYPE_ENTRY:
-        open_questions, answer_problem = _ask_questions(session, checkin_list, position, scan)
+        open_questions, answer_problem = (
+            _ask_questions(session, checkin_list, position, scan) if found.asks_questions else ([], None)
+        )
         if open_questions and scan.questions_supported and not scan.force:
             return ScanResult(
                 STATUS_INCOMPLETE,
@@ -294,8 +333,9 @@ def _matching_addons(session: Session, checkin_list: CheckinList, position: Orde
 
 
 def _basic_checks(
-    scan: Scan, checkin_list: CheckinList, position: OrderPosition, moment: datetime, *, revoked: bool
+    scan: Scan, checkin_list: CheckinList, found: Found, moment: datetime, *, revoked: bool
 ) -> tuple[str, str | None] | None:
+    position = found.position
     order = position.order
     if position.canceled or order.status in (STATUS_CANCELED, STATUS_EXPIRED):
         return (REASON_CANCELED if scan.canceled_supported else REASON_UNPAID), None
@@ -311,7 +351,7 @@ def _basic_checks(
         if position.valid_until is not None and moment > position.valid_until:
             shown = position.valid_until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             return REASON_INVALID_TIME, f"This ticket was only valid until {shown}."
-    if not product_allowed(checkin_list, position.item_id):
+    if not (checkin_list.all_products or found.listed):
         return REASON_PRODUCT, None
     if checkin_list.subevent_id is not None and position.subevent_id != checkin_list.subevent_id:
         return REASON_INVALID, None
