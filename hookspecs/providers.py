@@ -1487,6 +1487,12 @@ class SyncConfigError(UnrecoverableSyncError):
     failure_mode: ClassVar[str] = "config"
 
 
+class DiscardedSyncError(SyncError):
+    """The receiver says this delivery must never be repeated (e.g. HTTP ``410 Gone``): the entry is given up."""
+
+    failure_mode: ClassVar[str] = "discarded"
+
+
 def _is_empty(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, list | tuple) and not value)
 
@@ -1642,6 +1648,23 @@ class OutboundSyncProvider(abc.ABC):
         """
         raise NotImplementedError
 
+    @classmethod
+    def enqueue_order(
+        cls, order: Any, triggered_by: str, not_before: datetime | None = None, immediate: bool = True
+    ) -> tuple[Any, bool]:
+        """Queue ``order`` for this provider inside the caller's transaction; returns ``(queue entry, created)``.
+
+        An order already waiting for this provider keeps one queue entry (its trigger and time are updated); one
+        in flight gets a second entry that runs after it. ``not_before`` delays the sync; ``immediate`` starts a
+        worker once the transaction commits instead of waiting for the periodic run. ``triggered_by`` names the
+        reason (e.g. ``"order_paid"``) and is shown with the entry.
+        """
+        if not cls.identifier:
+            raise TypeError(f"{cls.__qualname__} has no identifier")
+        from boxoffice.kernel.outbound.datasync import enqueue_order  # the queue is the kernel's
+
+        return enqueue_order(cls.identifier, order, triggered_by, not_before=not_before, immediate=immediate)
+
     def should_sync_order(self, order: Any) -> bool:
         """Return ``False`` to drop an order from the queue (e.g. test-mode orders); all are synced by default."""
         return True
@@ -1691,6 +1714,54 @@ class OutboundSyncProvider(abc.ABC):
         self.close()
 
 
+@dataclass(frozen=True)
+class OutboundDelivery:
+    """One entry of the kernel's outbound queue as a channel sees it (plain values, no database row)."""
+
+    id: int
+    channel: str
+    target: str
+    object_key: str
+    payload: dict[str, Any]
+    idempotency_key: str
+    """Send it along (e.g. as an ``Idempotency-Key`` header): a retried delivery carries the same key."""
+    attempt: int
+    """1 for the first try; a delivery whose worker died counts that try too."""
+    organizer_id: int
+    event_id: int | None
+    created: datetime
+
+
+class OutboundChannel(abc.ABC):
+    """A kind of delivery carried by the kernel's outbound queue (webhook calls, data sync runs…).
+
+    Entries are written with ``kernel.outbound.enqueue`` in the transaction that caused them; a worker claims them
+    with a lease and calls :meth:`deliver` outside of any transaction. Raise :class:`RecoverableSyncError` to be
+    retried after :meth:`next_retry_delay`, :class:`UnrecoverableSyncError` or :class:`SyncConfigError` to park
+    the entry as failed until someone retries it, :class:`DiscardedSyncError` to give it up for good. Deliveries
+    can repeat (a worker killed mid-call is replaced once its lease lapses), so receivers get the entry's
+    ``idempotency_key``.
+    """
+
+    identifier: ClassVar[str] = ""
+    max_attempts: ClassVar[int | None] = 5
+    """Tries before an entry that keeps failing recoverably waits for a manual retry (``None``: no limit)."""
+    give_up_after: ClassVar[timedelta | None] = None
+    """Stop retrying once the next try would come later than this after the entry was written."""
+    lease: ClassVar[timedelta] = timedelta(minutes=5)
+    """How long a worker may hold an entry; after that it counts as crashed and the entry is tried again."""
+
+    def next_retry_delay(self, failed_attempts: int) -> timedelta:
+        """Exponential back-off: 1 minute after the first failure, doubling, capped at 1 hour."""
+        exponent = min(max(failed_attempts, 1) - 1, 6)
+        return min(timedelta(minutes=2**exponent), timedelta(hours=1))
+
+    @abc.abstractmethod
+    def deliver(self, delivery: OutboundDelivery, context: JobContext) -> dict[str, Any] | None:
+        """Carry out one delivery; the returned JSON value is stored on the entry. Must tolerate repeats."""
+        raise NotImplementedError
+
+
 __all__ = [
     "FEE_TYPES",
     "IDENTIFIER_PATTERN",
@@ -1709,6 +1780,7 @@ __all__ = [
     "TRANSMISSION_UNKNOWN",
     "BatchEntry",
     "DataShredder",
+    "DiscardedSyncError",
     "Exporter",
     "FeeLine",
     "FeeType",
@@ -1718,6 +1790,8 @@ __all__ = [
     "JobDefinition",
     "ListExporter",
     "OrganizerExporter",
+    "OutboundChannel",
+    "OutboundDelivery",
     "OutboundSyncProvider",
     "PaymentException",
     "PaymentProvider",

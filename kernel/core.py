@@ -28,6 +28,15 @@ if TYPE_CHECKING:
     from boxoffice.kernel.models import Event, LogEntry, Organizer
 
 KERNEL_DIR = Path(__file__).parent
+KERNEL_KEY = "boxoffice_kernel"
+
+
+def kernel_of(session: Session) -> Kernel:
+    """The kernel whose database ``session`` belongs to (for code that is handed a session only, like hooks)."""
+    kernel = session.info.get(KERNEL_KEY)
+    if kernel is None:
+        raise RuntimeError("this session was not opened through a kernel's database")
+    return kernel
 
 
 def _required_arguments(function: Any) -> list[str]:
@@ -64,6 +73,8 @@ class Kernel:
     def __init__(self, config: Config | None = None, *, plugins: PluginManager | None = None) -> None:
         self.config = config or load_config()
         self.db = Database(self.config.effective_database_url, self.config.db_pool_size)
+        # Hooks receive only the session; what they queue (the outbound queue) finds its kernel through it.
+        self.db.sessionmaker.configure(info={KERNEL_KEY: self})
         if plugins is None:
             plugins = PluginManager(disabled=self.config.disabled_plugins)
             plugins.load_entry_points()
