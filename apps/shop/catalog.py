@@ -1,0 +1,245 @@
+"""What the shop offers on an event page: the products a buyer may put into the cart, with gross prices and what is
+left of them.
+
+Prices come from the kernel's pricing (``taxed_catalog_price``: net list prices get their tax added) and
+availability from the kernel's quota counting (``quotas_by_product`` + ``quota_availabilities``), so the page, the
+cart and the order agree. The rules here are the buyer's rules the trusted REST API does not apply: the shop is
+published (``live``), the presale period, a product's sale window and sales channels, products that need a voucher
+or belong to add-on categories (neither is sold on the event page).
+
+Loading the catalog costs a fixed number of queries whatever the number of products, variations and quotas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from boxoffice.kernel.availability import QuotaAvailability, quota_availabilities
+from boxoffice.kernel.i18n import localize
+from boxoffice.kernel.models import Event, Item
+from boxoffice.kernel.models.categories import ItemCategory
+from boxoffice.kernel.models.items import ItemVariation
+from boxoffice.kernel.models.quotas import Quota
+from boxoffice.kernel.models.taxes import TaxRule
+from boxoffice.kernel.orders import quotas as kernel_quotas
+from boxoffice.kernel.orders.pricing import taxed_catalog_price
+
+if TYPE_CHECKING:
+    from boxoffice.kernel.settings import Settings
+
+SALES_CHANNEL = "web"
+# Why a product on the page cannot be bought right now (``None``: it can).
+SOLD_OUT = "sold_out"
+NOT_YET = "not_yet"
+ENDED = "ended"
+UNAVAILABLE = "unavailable"
+SERIES = "series"
+
+
+@dataclass
+class Offer:
+    """One thing a buyer can pick a quantity of: a product without variations, or one variation of a product."""
+
+    item: Item
+    variation: ItemVariation | None
+    price: Decimal
+    # None: unlimited (or not shown, see ``Storefront.show_quota_left``).
+    left: int | None
+    problem: str | None
+    max_quantity: int
+
+    @property
+    def key(self) -> tuple[int, int | None]:
+        return (self.item.id, self.variation.id if self.variation else None)
+
+    @property
+    def field_name(self) -> str:
+        """The form field holding the wanted quantity (``item_<id>`` or ``variation_<item id>_<variation id>``)."""
+        if self.variation is None:
+            return f"item_{self.item.id}"
+        return f"variation_{self.item.id}_{self.variation.id}"
+
+
+@dataclass
+class ProductGroup:
+    """A product as shown on the page: its offers (one, or one per variation)."""
+
+    item: Item
+    offers: list[Offer]
+
+    @property
+    def min_price(self) -> Decimal:
+        return min(offer.price for offer in self.offers)
+
+    @property
+    def has_variations(self) -> bool:
+        return self.item.has_variations
+
+
+@dataclass
+class Section:
+    category: ItemCategory | None
+    products: list[ProductGroup] = field(default_factory=list)
+
+
+@dataclass
+class Storefront:
+    event: Event
+    sections: list[Section]
+    presale_problem: str | None
+    show_quota_left: bool
+
+    @property
+    def offers(self) -> dict[tuple[int, int | None], Offer]:
+        return {offer.key: offer for section in self.sections for group in section.products for offer in group.offers}
+
+    @property
+    def is_empty(self) -> bool:
+        return not any(section.products for section in self.sections)
+
+
+def product_label(item: Item, variation: ItemVariation | None) -> str:
+    """The product's name in the buyer's language, with the variation after a dash."""
+    name = localize(item.name)
+    return f"{name} \N{EN DASH} {localize(variation.value)}" if variation is not None else name
+
+
+def sold_on_channel(thing: Item | ItemVariation | Event) -> bool:
+    return thing.all_sales_channels or SALES_CHANNEL in (thing.limit_sales_channels or [])
+
+
+def presale_problem(event: Event, now: datetime) -> str | None:
+    """Why nothing can be bought right now: ``NOT_YET`` before the presale, ``ENDED`` after it (without an explicit
+    end: once the event is over), ``SERIES`` for event series (dates are not sold through the shop yet)."""
+    if event.has_subevents:
+        return SERIES
+    if event.presale_start is not None and now < event.presale_start:
+        return NOT_YET
+    end = event.presale_end or event.date_to or event.date_from
+    if now >= end:
+        return ENDED
+    return None
+
+
+def _window(thing: Item | ItemVariation, now: datetime) -> str | None:
+    """Where ``now`` is relative to the sale window: hidden (``"hide"``), or a problem to show, or ``None``."""
+    if thing.available_from is not None and now < thing.available_from:
+        return "hide" if thing.available_from_mode == "hide" else NOT_YET
+    if thing.available_until is not None and now >= thing.available_until:
+        return "hide" if thing.available_until_mode == "hide" else ENDED
+    return None
+
+
+def _buyable(item: Item) -> bool:
+    return item.active and not item.require_voucher and not item.hide_without_voucher and not item.require_bundling
+
+
+def load_storefront(session: Session, settings: Settings, event: Event, now: datetime) -> Storefront:
+    """Everything the event page shows, in a fixed number of queries."""
+    items = list(
+        session.scalars(
+            select(Item)
+            .where(Item.event_id == event.id)
+            .options(selectinload(Item.variations))
+            .order_by(Item.position, Item.id)
+        )
+    )
+    categories = {
+        category.id: category
+        for category in session.scalars(select(ItemCategory).where(ItemCategory.event_id == event.id))
+    }
+    rule_ids = {item.tax_rule_id for item in items if item.tax_rule_id is not None}
+    rules = (
+        {rule.id: rule for rule in session.scalars(select(TaxRule).where(TaxRule.id.in_(rule_ids)))} if rule_ids else {}
+    )
+    shown: list[tuple[Item, list[tuple[ItemVariation | None, str | None]]]] = []
+    for item in items:
+        category = categories.get(item.category_id) if item.category_id is not None else None
+        if not _buyable(item) or not sold_on_channel(item) or (category is not None and category.is_addon):
+            continue
+        item_window = _window(item, now)
+        if item_window == "hide":
+            continue
+        if item.has_variations:
+            variants: list[tuple[ItemVariation | None, str | None]] = []
+            for variation in sorted(item.variations, key=lambda v: (v.position, v.id)):
+                if not variation.active or variation.hide_without_voucher or not sold_on_channel(variation):
+                    continue
+                window = _window(variation, now)
+                if window != "hide":
+                    variants.append((variation, item_window or window))
+            if variants:
+                shown.append((item, variants))
+        else:
+            shown.append((item, [(None, item_window)]))
+
+    keys = [
+        (item.id, variation.id if variation else None, None) for item, variants in shown for variation, _ in variants
+    ]
+    by_product = kernel_quotas.quotas_by_product(session, event.id, keys)
+    all_quotas: dict[int, Quota] = {quota.id: quota for found in by_product.values() for quota in found}
+    availability = quota_availabilities(
+        session, list(all_quotas.values()), now=now, scopes=session.info.get(kernel_quotas.SCOPES_KEY)
+    )
+    order_limit = int(settings.get("max_items_per_order"))
+    show_left = bool(settings.get("show_quota_left"))
+
+    sections: dict[int | None, Section] = {}
+    for item, variants in shown:
+        offers = []
+        for variation, window_problem in variants:
+            listed = variation.default_price if variation is not None and variation.default_price is not None else None
+            base = Decimal(listed if listed is not None else item.default_price)
+            rule = rules.get(item.tax_rule_id) if item.tax_rule_id is not None else None
+            price = taxed_catalog_price(base, rule).gross
+            key = (item.id, variation.id if variation else None, None)
+            left, problem = _left(by_product.get(key, []), availability)
+            problem = window_problem or problem
+            limit = min(order_limit, item.max_per_order or order_limit)
+            if left is not None:
+                limit = min(limit, left)
+            item_shows_left = item.show_quota_left if item.show_quota_left is not None else show_left
+            offers.append(
+                Offer(
+                    item=item,
+                    variation=variation,
+                    price=price,
+                    left=left if item_shows_left else None,
+                    problem=problem,
+                    max_quantity=0 if problem else max(limit, 0),
+                )
+            )
+        category_id = item.category_id if item.category_id in categories else None
+        if category_id not in sections:
+            sections[category_id] = Section(categories.get(category_id) if category_id is not None else None)
+        sections[category_id].products.append(ProductGroup(item, offers))
+    ordered = sorted(
+        sections.values(),
+        key=lambda section: (-1, 0) if section.category is None else (section.category.position, section.category.id),
+    )
+    return Storefront(
+        event=event, sections=ordered, presale_problem=presale_problem(event, now), show_quota_left=show_left
+    )
+
+
+def _left(found: Sequence[Quota], availability: dict[int, QuotaAvailability]) -> tuple[int | None, str | None]:
+    """Units left of a product (the tightest of its quotas) and, when none, why it cannot be bought."""
+    if not found:
+        return 0, UNAVAILABLE
+    left: int | None = None
+    for quota in found:
+        counted = availability[quota.id]
+        if not counted.available:
+            return 0, SOLD_OUT
+        if counted.available_number is not None:
+            left = counted.available_number if left is None else min(left, counted.available_number)
+    if left is not None and left <= 0:
+        return 0, SOLD_OUT
+    return left, None

@@ -1,0 +1,179 @@
+"""The buyer's order page (``/{organizer}/{event}/order/{code}/{secret}/``, the address the kernel's e-mails link
+to): status, positions with answers, fees, what to do about an open payment (the provider's
+``payment_pending_instructions``) and ticket downloads through :mod:`boxoffice.kernel.tickets`.
+
+Possession of the code and the secret is the buyer's authorisation, as in pretix; the secret is compared in
+constant time.
+"""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from boxoffice.apps.shop.catalog import product_label
+from boxoffice.kernel.i18n import gettext as _
+from boxoffice.kernel.i18n import localize
+from boxoffice.kernel.models import Event, Item
+from boxoffice.kernel.models.items import ItemVariation
+from boxoffice.kernel.models.orders import (
+    STATUS_CANCELED,
+    STATUS_EXPIRED,
+    STATUS_PAID,
+    STATUS_PENDING,
+    Order,
+    OrderPosition,
+)
+from boxoffice.kernel.models.questions import Question
+from boxoffice.kernel.orders.payments import OPEN_PAYMENT_STATES, paid_amount
+from boxoffice.kernel.orders.placement import format_name
+from boxoffice.kernel.orders.providers import payment_providers
+from boxoffice.kernel.tickets import available_outputs, ticket_outputs
+
+if TYPE_CHECKING:
+    from boxoffice.kernel.core import Kernel
+
+
+def find_order(session: Session, event: Event, code: str, secret: str) -> Order | None:
+    """The order with this code and secret, with positions, answers, fees and payments loaded (four queries)."""
+    order = session.scalar(
+        select(Order)
+        .where(Order.event_id == event.id, Order.code == code.upper())
+        .options(
+            selectinload(Order.positions).selectinload(OrderPosition.answers),
+            selectinload(Order.fees),
+            selectinload(Order.payments),
+        )
+    )
+    if order is None or not hmac.compare_digest(order.secret.encode(), secret.encode()):
+        return None
+    order.event = event
+    return order
+
+
+@dataclass
+class PositionView:
+    position: OrderPosition
+    label: str
+    attendee: str | None
+    answers: list[tuple[str, str]]
+
+
+@dataclass
+class PaymentView:
+    name: str
+    amount: Decimal
+    state: str
+    instructions: str
+
+
+@dataclass
+class Download:
+    output: str
+    label: str
+
+
+@dataclass
+class OrderView:
+    order: Order
+    status: str
+    status_label: str
+    positions: list[PositionView]
+    open_payments: list[PaymentView]
+    downloads: list[Download]
+    paid: Decimal
+    fees: list[tuple[str, Decimal]] = field(default_factory=list)
+
+
+def status_label(order: Order) -> tuple[str, str]:
+    """A status key for styling and its text for the buyer."""
+    if order.status == STATUS_PENDING:
+        if order.require_approval:
+            return "approval", _("Awaiting approval by the organizer")
+        return "pending", _("Awaiting payment")
+    if order.status == STATUS_PAID:
+        if not order.live_positions:
+            return "canceled", _("Canceled")
+        return "paid", _("Paid")
+    if order.status == STATUS_EXPIRED:
+        return "expired", _("Expired")
+    if order.status == STATUS_CANCELED:
+        return "canceled", _("Canceled")
+    return order.status, order.status
+
+
+def fee_label(fee_type: str) -> str:
+    labels = {
+        "payment": _("Payment fee"),
+        "shipping": _("Shipping fee"),
+        "service": _("Service fee"),
+        "cancellation": _("Cancellation fee"),
+    }
+    return labels.get(fee_type, _("Fee"))
+
+
+def build_order_view(kernel: Kernel, session: Session, event: Event, order: Order) -> OrderView:
+    """Everything the order page shows, in a fixed number of queries (products, variations and questions are
+    loaded for all positions at once)."""
+    live = order.live_positions
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_({p.item_id for p in live})))}
+    variation_ids = {p.variation_id for p in live if p.variation_id is not None}
+    variations = (
+        {v.id: v for v in session.scalars(select(ItemVariation).where(ItemVariation.id.in_(variation_ids)))}
+        if variation_ids
+        else {}
+    )
+    question_ids = {answer.question_id for p in live for answer in p.answers}
+    questions = (
+        {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(question_ids)))}
+        if question_ids
+        else {}
+    )
+    positions = []
+    for position in live:
+        item = items.get(position.item_id)
+        variation = variations.get(position.variation_id) if position.variation_id is not None else None
+        label = product_label(item, variation) if item is not None else ""
+        answers = [
+            (localize(questions[answer.question_id].question), _answer_text(answer.answer))
+            for answer in position.answers
+            if answer.question_id in questions and not questions[answer.question_id].hidden
+        ]
+        positions.append(PositionView(position, label, format_name(position.attendee_name_parts), answers))
+
+    providers = payment_providers(kernel, session, event)
+    open_payments = []
+    if order.status == STATUS_PENDING:
+        for payment in order.payments:
+            if payment.state not in OPEN_PAYMENT_STATES:
+                continue
+            provider = providers.get(payment.provider)
+            open_payments.append(
+                PaymentView(
+                    name=provider.public_name if provider is not None else payment.provider,
+                    amount=Decimal(payment.amount),
+                    state=payment.state,
+                    instructions=provider.payment_pending_instructions(payment) if provider is not None else "",
+                )
+            )
+    outputs = ticket_outputs(kernel, session, event)
+    downloads = [
+        Download(output, outputs[output].download_button_text)
+        for output in available_outputs(kernel, session, event, order)
+    ]
+    key, label = status_label(order)
+    fees = [(fee.description or fee_label(fee.fee_type), Decimal(fee.value)) for fee in order.fees if not fee.canceled]
+    return OrderView(order, key, label, positions, open_payments, downloads, paid_amount(order), fees)
+
+
+def _answer_text(text: str) -> str:
+    if text == "True":
+        return _("Yes")
+    if text == "False":
+        return _("No")
+    return text

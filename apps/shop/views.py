@@ -1,0 +1,316 @@
+"""The shop's pages. Handlers are thin: each runs one unit of work in a worker thread (the kernel's services are
+synchronous) in the request's language, and renders a template or redirects (303 after every POST)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from litestar import Request, Response, get, post
+from litestar.concurrency import sync_to_thread
+from litestar.exceptions import NotFoundException
+from litestar.response import File, Template
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from boxoffice.apps.shop import catalog as shop_catalog
+from boxoffice.apps.shop.cart import (
+    SESSION_KEY,
+    ShopError,
+    add_to_cart,
+    load_cart,
+    new_cart_id,
+    remove_from_cart,
+    wanted_quantities,
+)
+from boxoffice.apps.shop.checkout import build_checkout, place, position_label, read_form
+from boxoffice.apps.shop.orderpage import build_order_view, find_order
+from boxoffice.apps.web import redirect, request_locale
+from boxoffice.kernel import clock
+from boxoffice.kernel.core import Kernel
+from boxoffice.kernel.i18n import gettext as _
+from boxoffice.kernel.i18n import use_locale
+from boxoffice.kernel.models import Event, Organizer
+from boxoffice.kernel.tickets import available_outputs, request_file
+
+T = TypeVar("T")
+FLASH_KEY = "shop_messages"
+SHOP = "/{organizer:str}/{event:str}"
+
+
+# --- plumbing ------------------------------------------------------------------------------------------------------
+
+
+def _kernel(request: Request) -> Kernel:
+    return request.app.state.kernel
+
+
+async def _in_db(request: Request, work: Callable[..., T], *args: Any) -> T:
+    """``work(kernel, session, *args)`` in one unit of work (committed unless it raises), in the page's language."""
+    kernel = _kernel(request)
+    locale = request_locale(request)
+
+    def run() -> T:
+        with use_locale(locale), kernel.db.session() as session:
+            return work(kernel, session, *args)
+
+    return await sync_to_thread(run)
+
+
+def _flash(request: Request, level: str, *texts: str) -> None:
+    request.session[FLASH_KEY] = [*request.session.get(FLASH_KEY, []), *([level, text] for text in texts)]
+
+
+def _take_messages(request: Request) -> list[tuple[str, str]]:
+    if not request.scope.get("session"):
+        return []
+    return [(level, text) for level, text in request.session.pop(FLASH_KEY, [])]
+
+
+def _page(request: Request, name: str, status_code: int = 200, **context: Any) -> Template:
+    messages = [*_take_messages(request), *context.pop("messages", [])]
+    return Template(template_name=f"shop/{name}", context={**context, "messages": messages}, status_code=status_code)
+
+
+def load_event(session: Session, organizer: str, event: str) -> Event:
+    """The published event, or 404 (an event that is not live is not shown to buyers, as in pretix)."""
+    found = session.scalar(
+        select(Event)
+        .join(Organizer, Organizer.id == Event.organizer_id)
+        .where(Organizer.slug == organizer, Event.slug == event)
+    )
+    if found is None or not found.live:
+        raise NotFoundException()
+    _ = found.organizer
+    return found
+
+
+def _cart_id(request: Request) -> str | None:
+    value = request.session.get(SESSION_KEY) if request.scope.get("session") else None
+    return value if isinstance(value, str) else None
+
+
+def _urls(event: Event) -> dict[str, str]:
+    base = f"/{event.organizer.slug}/{event.slug}"
+    return {
+        "event": f"{base}/",
+        "cart": f"{base}/cart/",
+        "add": f"{base}/cart/add",
+        "remove": f"{base}/cart/remove",
+        "checkout": f"{base}/checkout/",
+    }
+
+
+def order_url(event: Event, code: str, secret: str) -> str:
+    return f"/{event.organizer.slug}/{event.slug}/order/{code}/{secret}/"
+
+
+# --- event page and cart -------------------------------------------------------------------------------------------
+
+
+@get(SHOP + "/")
+async def event_page(request: Request, organizer: str, event: str) -> Template:
+    """The products with prices and availability, and the cart if there is one."""
+    cart_id = _cart_id(request)
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any]:
+        found = load_event(session, organizer, event)
+        now = clock.now()
+        settings = kernel.settings_for(session, event=found)
+        storefront = shop_catalog.load_storefront(session, settings, found, now)
+        cart = load_cart(session, found, cart_id, now)
+        return {"event": found, "storefront": storefront, "cart": cart, "urls": _urls(found), "shop": shop_catalog}
+
+    context = await _in_db(request, work)
+    return _page(request, "event.html", **context)
+
+
+@post(SHOP + "/cart/add")
+async def cart_add(request: Request, organizer: str, event: str) -> Response[Any]:
+    """Reserve the quantities chosen on the event page; back to the event page with the reason when impossible."""
+    form = await request.form()
+    cart_id = _cart_id(request) or new_cart_id()
+
+    def work(kernel: Kernel, session: Session) -> tuple[str, list[str]]:
+        found = load_event(session, organizer, event)
+        urls = _urls(found)
+        now = clock.now()
+        settings = kernel.settings_for(session, event=found)
+        storefront = shop_catalog.load_storefront(session, settings, found, now)
+        cart = load_cart(session, found, cart_id, now)
+        try:
+            add_to_cart(kernel, session, settings, storefront, cart, wanted_quantities(form, storefront), now)
+        except ShopError as problem:
+            session.rollback()
+            return urls["event"], problem.messages
+        return urls["cart"], []
+
+    target, problems = await _in_db(request, work)
+    if problems:
+        _flash(request, "error", *problems)
+    else:
+        request.session[SESSION_KEY] = cart_id
+        _flash(request, "success", _("The products have been added to your cart."))
+    return redirect(target)
+
+
+@get(SHOP + "/cart/")
+async def cart_page(request: Request, organizer: str, event: str) -> Template:
+    """The cart with its reservation countdown."""
+    cart_id = _cart_id(request)
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any]:
+        found = load_event(session, organizer, event)
+        cart = load_cart(session, found, cart_id, clock.now())
+        return {"event": found, "cart": cart, "urls": _urls(found), "label": position_label}
+
+    context = await _in_db(request, work)
+    return _page(request, "cart.html", **context)
+
+
+@post(SHOP + "/cart/remove")
+async def cart_remove(request: Request, organizer: str, event: str) -> Response[Any]:
+    form = await request.form()
+    cart_id = _cart_id(request)
+    try:
+        position_id = int(form.get("position") or "")
+    except ValueError:
+        position_id = 0
+
+    def work(kernel: Kernel, session: Session) -> tuple[str, bool]:
+        found = load_event(session, organizer, event)
+        removed = (
+            bool(cart_id) and 0 < position_id < 2**31 and remove_from_cart(session, found, cart_id or "", position_id)
+        )
+        return _urls(found)["cart"], removed
+
+    target, removed = await _in_db(request, work)
+    if removed:
+        _flash(request, "success", _("The product has been removed from your cart."))
+    else:
+        _flash(request, "error", _("This product is no longer in your cart."))
+    return redirect(target)
+
+
+# --- checkout ------------------------------------------------------------------------------------------------------
+
+
+@get(SHOP + "/checkout/")
+async def checkout_page(request: Request, organizer: str, event: str) -> Response[Any]:
+    """Contact data, attendee data, questions and the payment method on one page."""
+    cart_id = _cart_id(request)
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
+        found = load_event(session, organizer, event)
+        cart = load_cart(session, found, cart_id, clock.now())
+        if not cart.lines:
+            return _urls(found)["event"]
+        return {"event": found, "checkout": build_checkout(kernel, session, found, cart), "urls": _urls(found)}
+
+    context = await _in_db(request, work)
+    if isinstance(context, str):
+        _flash(request, "info", _("Your cart is empty."))
+        return redirect(context)
+    return _page(request, "checkout.html", **context, label=position_label)
+
+
+@post(SHOP + "/checkout/")
+async def checkout_submit(request: Request, organizer: str, event: str) -> Response[Any]:
+    """Check the form and place the order; the form comes back with the problems marked (400) when it is not right."""
+    form = await request.form()
+    cart_id = _cart_id(request)
+    locale = request_locale(request)
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
+        found = load_event(session, organizer, event)
+        cart = load_cart(session, found, cart_id, clock.now())
+        if not cart.lines:
+            return _urls(found)["event"]
+        checkout = build_checkout(kernel, session, found, cart)
+        drafts = read_form(checkout, form)
+        if not checkout.has_errors:
+            try:
+                placed = place(kernel, session, checkout, drafts, locale=locale)
+            except ShopError as problem:
+                session.rollback()
+                checkout.messages.extend(problem.messages)
+            else:
+                session.commit()
+                target = placed.next_url or order_url(found, placed.order.code, placed.order.secret)
+                return target + ("?paymentfailed=1" if placed.payment_problem and not placed.next_url else "")
+        return {"event": found, "checkout": checkout, "urls": _urls(found)}
+
+    result = await _in_db(request, work)
+    if isinstance(result, str):
+        if "/order/" in result:
+            request.session.pop(SESSION_KEY, None)
+            _flash(request, "success", _("Thank you! Your order has been placed."))
+        else:
+            _flash(request, "info", _("Your cart is empty."))
+        return redirect(result)
+    checkout = result["checkout"]
+    problems = [("error", message) for message in checkout.messages]
+    if not problems:
+        problems = [("error", _("Please correct the marked fields."))]
+    return _page(request, "checkout.html", status_code=400, **result, label=position_label, messages=problems)
+
+
+# --- the order -----------------------------------------------------------------------------------------------------
+
+
+@get(SHOP + "/order/{code:str}/{secret:str}/")
+async def order_page(request: Request, organizer: str, event: str, code: str, secret: str) -> Template:
+    """Status, positions, payment instructions and downloads of one order."""
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any]:
+        found = load_event(session, organizer, event)
+        order = find_order(session, found, code, secret)
+        if order is None:
+            raise NotFoundException()
+        view = build_order_view(kernel, session, found, order)
+        return {
+            "event": found,
+            "view": view,
+            "urls": _urls(found),
+            "base": order_url(found, order.code, secret),
+        }
+
+    context = await _in_db(request, work)
+    messages = []
+    if request.query_params.get("paymentfailed"):
+        messages.append(("error", _("The payment could not be completed. Please contact the organizer.")))
+    return _page(request, "order.html", **context, messages=messages)
+
+
+@get(SHOP + "/order/{code:str}/{secret:str}/download/{output:str}/")
+async def order_download(
+    request: Request, organizer: str, event: str, code: str, secret: str, output: str
+) -> Response[Any]:
+    """The order's tickets in ``output`` (one file), or a page that reloads itself while a worker renders them."""
+
+    def work(kernel: Kernel, session: Session) -> Any:
+        found = load_event(session, organizer, event)
+        order = find_order(session, found, code, secret)
+        if order is None or output not in available_outputs(kernel, session, found, order):
+            raise NotFoundException()
+        ticket = request_file(kernel, session, found, order, output, None)
+        return ticket if ticket is not None else {"event": found, "back": order_url(found, order.code, secret)}
+
+    result = await _in_db(request, work)
+    if isinstance(result, dict):
+        response = _page(request, "generating.html", status_code=202, **result)
+        response.headers["Retry-After"] = "2"
+        return response
+    return File(path=result.path, filename=result.filename, media_type=result.content_type)
+
+
+ROUTES: list[Any] = [
+    event_page,
+    cart_add,
+    cart_page,
+    cart_remove,
+    checkout_page,
+    checkout_submit,
+    order_page,
+    order_download,
+]
