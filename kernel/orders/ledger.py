@@ -140,6 +140,15 @@ def record_transactions(
     return written
 
 
+def opening_rows(
+    order: Order, positions: Iterable[OrderPosition], fees: Iterable[OrderFee], when: datetime
+) -> list[Transaction]:
+    """The rows a just-written order's ledger starts with (what ``record_transactions(fresh=True)`` appends),
+    neither added nor flushed: for writers of many orders at once, who add them in one go."""
+    rows = [_row(order, ("p", p.id), _owed_by_position(p), 1, when) for p in positions if not p.canceled]
+    return rows + [_row(order, ("f", f.id), _owed_by_fee(f), 1, when) for f in fees if not f.canceled]
+
+
 def _row(order: Order, key: tuple[str, int], owed: Owed, count: int, moment: datetime) -> Transaction:
     kind, object_id = key
     return Transaction(
