@@ -17,6 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from boxoffice.kernel.clock import now
 from boxoffice.kernel.db import Base, UTCDateTime
 from boxoffice.kernel.models.core import Event
+from boxoffice.kernel.models.devices import Gate
 from boxoffice.kernel.models.items import Item
 
 TYPE_ENTRY = "entry"
@@ -62,6 +63,14 @@ checkin_list_items = Table(
     Column("item_id", ForeignKey("item.id", ondelete="CASCADE"), primary_key=True),
 )
 
+# The gates a list is used at; a list without gates is used at every gate.
+checkin_list_gates = Table(
+    "checkin_list_gates",
+    Base.metadata,
+    Column("checkin_list_id", ForeignKey("checkin_list.id", ondelete="CASCADE"), primary_key=True),
+    Column("gate_id", ForeignKey("gate.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
 
 class CheckinList(Base):
     __tablename__ = "checkin_list"
@@ -86,6 +95,7 @@ class CheckinList(Base):
 
     event: Mapped[Event] = relationship()
     limit_products: Mapped[list[Item]] = relationship(secondary=checkin_list_items, order_by=Item.id)
+    gates: Mapped[list[Gate]] = relationship(secondary=checkin_list_gates, order_by=Gate.id)
 
 
 class Checkin(Base):

@@ -1,4 +1,5 @@
-"""Devices: scanners and POS terminals that authenticate with ``Authorization: Device <api token>``."""
+"""Devices: scanners and POS terminals that authenticate with ``Authorization: Device <api token>``; and the
+organizer's gates (entrances) a device can be assigned to."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ device_limit_events = Table(
     Column("device_id", ForeignKey("device.id", ondelete="CASCADE"), primary_key=True),
     Column("event_id", ForeignKey("event.id", ondelete="CASCADE"), primary_key=True),
 )
+
+
+class Gate(Base):
+    """An entrance of the organizer's venues. A device assigned to a gate records it on its scans and may only use
+    check-in lists that include the gate (or lists limited to no gate)."""
+
+    __tablename__ = "gate"
+    __table_args__ = (UniqueConstraint("organizer_id", "identifier"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(190))
+    # A short code for exports and rules, unique within the organizer.
+    identifier: Mapped[str] = mapped_column(String(190))
 
 
 class Device(Base):
@@ -49,6 +64,8 @@ class Device(Base):
     api_token_digest: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     security_profile: Mapped[str] = mapped_column(String(190), default="full")
+    gate_id: Mapped[int | None] = mapped_column(ForeignKey("gate.id", ondelete="SET NULL"), nullable=True, index=True)
 
     organizer: Mapped[Organizer] = relationship()
+    gate: Mapped[Gate | None] = relationship()
     limit_events: Mapped[list[Event]] = relationship(secondary=device_limit_events)
