@@ -29,7 +29,7 @@ from boxoffice.hookspecs.providers import (
 )
 from boxoffice.kernel import clock
 from boxoffice.kernel.core import kernel_of
-from boxoffice.kernel.models import Event
+from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.checkin import Checkin
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.models.outbound import OUTBOUND_WAITING, OutboundEntry, SyncMapping, SyncResult
@@ -174,13 +174,13 @@ def data_fields(session: Session, event: Event) -> dict[str, DataField]:
         DataField("attendee_zipcode", "Attendee ZIP code", "position", lambda i: i["position"].zipcode or ""),
         DataField("attendee_city", "Attendee city", "position", lambda i: i["position"].city or ""),
         DataField("attendee_country", "Attendee country", "position", lambda i: i["position"].country or ""),
-        DataField("product", "Product name", "position", lambda i: _text(i["position"].item.name)),
+        DataField("product", "Product name", "position", lambda i: _text(i["item"].name)),
         DataField("product_id", "Product ID", "position", lambda i: str(i["position"].item_id)),
         DataField(
             "product_is_admission",
             "Product is an admission ticket",
             "position",
-            lambda i: bool(i["position"].item.admission),
+            lambda i: bool(i["item"].admission),
         ),
     ]
     for question in session.scalars(select(Question).where(Question.event_id == event.id).order_by(Question.id)):
@@ -283,6 +283,7 @@ def _plan(session: Session, provider: OutboundSyncProvider, order: Order) -> lis
     event = order.event
     fields = data_fields(session, event)
     checkins = list(session.scalars(select(Checkin).where(Checkin.position_id.in_([p.id for p in order.positions]))))
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.event_id == event.id))}
     steps: list[_Step] = []
     for mapping in provider.mappings:
         targets: list[OrderPosition | None] = (
@@ -292,6 +293,7 @@ def _plan(session: Session, provider: OutboundSyncProvider, order: Order) -> lis
             inputs: dict[str, Any] = {"order": order, "event": event, "checkins": checkins}
             if position is not None:
                 inputs["position"] = position
+                inputs["item"] = items.get(position.item_id)
             id_value = _value(fields, mapping.source_id_field, inputs)
             properties = []
             for pm in mapping.property_mappings:
@@ -324,7 +326,6 @@ class DataSyncChannel(OutboundChannel):
                 .where(Order.id == delivery.payload["order_id"])
                 .options(
                     selectinload(Order.positions).selectinload(OrderPosition.answers),
-                    selectinload(Order.positions).selectinload(OrderPosition.item),
                     selectinload(Order.payments),
                     selectinload(Order.invoice_address),
                 )

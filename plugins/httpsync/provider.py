@@ -115,7 +115,9 @@ class HttpJsonSync(OutboundSyncProvider):
         old = {} if is_new else current.json()
         changes = assign_properties(properties, old, is_new, self.list_field_joiner)
         related = {
-            str(key): [result["id_value"] for result in results] for key, results in mapped_objects.items() if results
+            str(key): [result["id_value"] for result in results]
+            for key, results in mapped_objects.items()
+            if results and key != mapping.id
         }
         if related and old.get("related") != related:
             changes["related"] = related
