@@ -120,6 +120,5 @@ def poll(api: Any, url: str, method: str = "get", attempts: int = 50, token: str
 
 def past(api: Any, slug: str = "democon") -> None:
     """Move the event into the past and take its shop offline, so shredding is allowed."""
-    set_event(
-        api, slug, date_from=datetime(2020, 5, 1, 9, tzinfo=UTC), date_to=datetime(2020, 5, 2, 18, tzinfo=UTC), live=False
-    )
+    start, end = datetime(2020, 5, 1, 9, tzinfo=UTC), datetime(2020, 5, 2, 18, tzinfo=UTC)
+    set_event(api, slug, date_from=start, date_to=end, live=False)

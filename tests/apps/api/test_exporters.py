@@ -101,9 +101,8 @@ def test_bad_input_is_a_400_with_the_field(api):
     assert "date_from" in api.post(EVENT + "exporters/orderlist/run/", {"date_from": "yesterday"}).json()
     assert "list" in api.post(EVENT + "exporters/checkinlist/run/", {}).json()
     assert api.post(EVENT + "exporters/orderlist/run/", [1]).status_code == 400
-    broken = api.client.post(
-        EVENT + "exporters/orderlist/run/", content=b"{nope", headers={**api.headers(), "Content-Type": "application/json"}
-    )
+    headers = {**api.headers(), "Content-Type": "application/json"}
+    broken = api.client.post(EVENT + "exporters/orderlist/run/", content=b"{nope", headers=headers)
     assert broken.status_code == 400
     assert api.post(EVENT + "exporters/unknown/run/", {}).status_code == 404
 
