@@ -50,7 +50,14 @@ from boxoffice.kernel.checkin.redeem import (
     redeem,
 )
 from boxoffice.kernel.models import Event, Item, Organizer
-from boxoffice.kernel.models.checkin import CHECKIN_TYPES, ERROR_REASONS, REASON_INVALID, Checkin, CheckinList
+from boxoffice.kernel.models.checkin import (
+    CHECKIN_TYPES,
+    ERROR_REASONS,
+    REASON_INVALID,
+    Checkin,
+    CheckinList,
+    checkin_list_gates,
+)
 from boxoffice.kernel.models.devices import Device
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import Order, OrderPosition
@@ -107,6 +114,30 @@ def organizer_lists(call: Call, organizer: str, list_ids: Sequence[int], field: 
     if len({checkin_list.event_id for checkin_list in lists}) != len(lists):
         raise FieldErrors.single(field, "Each check-in list must belong to a different event.")
     return lists
+
+
+def scanner_gate(call: Call, lists: Sequence[CheckinList], field: str = "lists") -> int | None:
+    """The gate of the calling device (``None`` for team tokens and devices at no gate); ``400`` when one of
+    ``lists`` is limited to other gates than the device's."""
+    if call.principal.device_pk is None:
+        return None
+    list_ids = [checkin_list.id for checkin_list in lists]
+    rows = call.session.execute(
+        select(Device.gate_id, checkin_list_gates.c.checkin_list_id, checkin_list_gates.c.gate_id)
+        .select_from(Device)
+        .outerjoin(checkin_list_gates, checkin_list_gates.c.checkin_list_id.in_(list_ids))
+        .where(Device.id == call.principal.device_pk)
+    ).all()
+    gate_id = rows[0][0] if rows else None
+    if gate_id is None:
+        return None
+    gates_of_list: dict[int, set[int]] = {}
+    for _, list_id, list_gate in rows:
+        if list_id is not None:
+            gates_of_list.setdefault(list_id, set()).add(list_gate)
+    if any(gate_id not in gates for gates in gates_of_list.values()):
+        raise FieldErrors.single(field, "This check-in list is not used at the gate of this device.")
+    return gate_id
 
 
 def list_summary(checkin_list: CheckinList) -> dict[str, Any]:
@@ -309,6 +340,36 @@ class ScanIn(msgspec.Struct, forbid_unknown_fields=False):
     use_order_locale: bool = False
 
 
+def scan_of(
+    call: Call,
+    data: ScanIn,
+    lists: Sequence[CheckinList],
+    *,
+    secret: str,
+    gate_id: int | None,
+    position_id: int | None = None,
+    canceled_supported: bool = True,
+) -> Scan:
+    """The scan a checked :class:`ScanIn` describes, made by the caller (at ``gate_id``)."""
+    return Scan(
+        secret=secret,
+        lists=lists,
+        actor=call.principal.actor,
+        type=data.type,
+        moment=data.datetime,
+        force=data.force,
+        questions_supported=data.questions_supported,
+        ignore_unpaid=data.ignore_unpaid,
+        answers=data.answers,
+        nonce=data.nonce,
+        source_type=data.source_type,
+        canceled_supported=canceled_supported,
+        position_id=position_id,
+        device_pk=device_pk(call),
+        gate_id=gate_id,
+    )
+
+
 def check_scan(data: ScanIn) -> None:
     if data.type not in CHECKIN_TYPES:
         raise FieldErrors.single("type", f'"{data.type}" is not a valid choice.')
@@ -354,20 +415,7 @@ async def redeem_rpc(request: Request, organizer: FromPath[str]) -> Response[dic
         if not data.secret:
             raise FieldErrors.single("secret", "This field is required.")
         lists = organizer_lists(call, organizer, data.lists)
-        scan = Scan(
-            secret=data.secret,
-            lists=lists,
-            actor=call.principal.actor,
-            type=data.type,
-            moment=data.datetime,
-            force=data.force,
-            questions_supported=data.questions_supported,
-            ignore_unpaid=data.ignore_unpaid,
-            answers=data.answers,
-            nonce=data.nonce,
-            source_type=data.source_type,
-            device_pk=device_pk(call),
-        )
+        scan = scan_of(call, data, lists, secret=data.secret, gate_id=scanner_gate(call, lists))
         body, status = run_scan(call, scan, expand)
         return body
 
@@ -425,6 +473,7 @@ async def search_rpc(request: Request, organizer: FromPath[str]) -> Response[Pag
             except ValueError:
                 raise FieldErrors.single("list", "Enter a whole number.") from None
         lists = organizer_lists(call, organizer, list_ids, field="list")
+        scanner_gate(call, lists, field="list")
         return search_positions(call, lists, expand)
 
     return await in_call(request, work)

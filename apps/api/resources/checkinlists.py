@@ -25,6 +25,8 @@ from boxoffice.apps.api.resources.checkin import (
     device_pk,
     require_any,
     run_scan,
+    scan_of,
+    scanner_gate,
     search_positions,
 )
 from boxoffice.apps.api.resources.orderpositions import positions_with_orders
@@ -49,11 +51,12 @@ from boxoffice.kernel.checkin.queries import (
     list_scope,
     position_count,
 )
-from boxoffice.kernel.checkin.redeem import Scan, record_failed
+from boxoffice.kernel.checkin.redeem import record_failed
 from boxoffice.kernel.checkin.rules import RuleError, check_rule
 from boxoffice.kernel.i18n import localize
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.checkin import CHECKIN_TYPES, ERROR_REASONS, REASON_ANNULLED, CheckinList
+from boxoffice.kernel.models.devices import Gate
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.models.subevents import SubEvent
@@ -89,6 +92,7 @@ class CheckinListOut(msgspec.Struct):
     addon_match: bool
     ignore_in_statistics: bool
     consider_tickets_used: bool
+    gates: list[int]
     checkin_count: int | msgspec.UnsetType = msgspec.UNSET
     position_count: int | msgspec.UnsetType = msgspec.UNSET
 
@@ -109,6 +113,7 @@ class CheckinListIn(msgspec.Struct, forbid_unknown_fields=False):
     addon_match: bool | msgspec.UnsetType = msgspec.UNSET
     ignore_in_statistics: bool | msgspec.UnsetType = msgspec.UNSET
     consider_tickets_used: bool | msgspec.UnsetType = msgspec.UNSET
+    gates: list[int] | msgspec.UnsetType = msgspec.UNSET
 
 
 DEFAULTS: dict[str, Any] = {
@@ -123,6 +128,7 @@ DEFAULTS: dict[str, Any] = {
     "addon_match": False,
     "ignore_in_statistics": False,
     "consider_tickets_used": True,
+    "gates": [],
 }
 
 
@@ -155,6 +161,7 @@ class ListShaper:
             addon_match=checkin_list.addon_match,
             ignore_in_statistics=checkin_list.ignore_in_statistics,
             consider_tickets_used=checkin_list.consider_tickets_used,
+            gates=[gate.id for gate in checkin_list.gates],
         )
         if self.counts["checkin_count"]:
             shaped.checkin_count = checkin_count(session, checkin_list)
@@ -181,6 +188,7 @@ def current(checkin_list: CheckinList) -> dict[str, Any]:
         "subevent": checkin_list.subevent_id,
         "rules": checkin_list.rules or {},
         "exit_all_at": checkin_list.exit_all_at,
+        "gates": [gate.id for gate in checkin_list.gates],
         **{flag: getattr(checkin_list, flag) for flag in FLAGS},
     }
 
@@ -203,6 +211,13 @@ def validate(call: Call, event: Event, values: dict[str, Any]) -> dict[str, Any]
     known = set(call.session.scalars(select(Item.id).where(Item.event_id == event.id, Item.id.in_(item_ids))))
     for missing in [item_id for item_id in item_ids if item_id not in known]:
         fail("limit_products", invalid_pk(missing))
+    gate_ids = list(dict.fromkeys(values.get("gates") or []))
+    values["gates"] = gate_ids
+    known_gates = set(
+        call.session.scalars(select(Gate.id).where(Gate.organizer_id == event.organizer_id, Gate.id.in_(gate_ids)))
+    )
+    for missing in [gate_id for gate_id in gate_ids if gate_id not in known_gates]:
+        fail("gates", invalid_pk(missing))
     if (problem := subevent_problem(call, event, values.get("subevent"), required_in_series=False)) is not None:
         fail("subevent", problem)
     rules = values.get("rules")
@@ -228,6 +243,14 @@ def apply(call: Call, event: Event, checkin_list: CheckinList, values: dict[str,
         checkin_list.limit_products = list(
             call.session.scalars(
                 select(Item).where(Item.event_id == event.id, Item.id.in_(changed["limit_products"])).order_by(Item.id)
+            )
+        )
+    if "gates" in changed:
+        checkin_list.gates = list(
+            call.session.scalars(
+                select(Gate)
+                .where(Gate.organizer_id == event.organizer_id, Gate.id.in_(changed["gates"]))
+                .order_by(Gate.id)
             )
         )
     return changed
@@ -532,20 +555,14 @@ async def redeem_on_list(
                 .join(Order, Order.id == OrderPosition.order_id)
                 .where(Order.event_id == target.id, OrderPosition.id == int(position))
             )
-        scan = Scan(
+        scan = scan_of(
+            call,
+            data,
+            [checkin_list],
             secret=position,
-            lists=[checkin_list],
-            actor=call.principal.actor,
-            type=data.type,
-            moment=data.datetime,
-            force=data.force,
-            questions_supported=data.questions_supported,
-            ignore_unpaid=data.ignore_unpaid,
-            answers=data.answers,
-            nonce=data.nonce,
-            canceled_supported=data.canceled_supported,
+            gate_id=scanner_gate(call, [checkin_list], field="list"),
             position_id=position_id,
-            device_pk=device_pk(call),
+            canceled_supported=data.canceled_supported,
         )
         body, status = run_scan(call, scan, expand)
         return body

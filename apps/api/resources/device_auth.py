@@ -122,14 +122,13 @@ def numeric_version(major: int, minor: int, patch: int) -> int:
 
 
 def device_info(device: Device, api_token: str) -> DeviceInfo:
-    # Gates (entrances a device is assigned to) do not exist in boxoffice yet.
     return DeviceInfo(
         organizer=device.organizer.slug,
         device_id=device.device_id,
         unique_serial=device.unique_serial,
         api_token=api_token,
         name=device.name,
-        gate=None,
+        gate=Gate(id=device.gate.id, name=device.gate.name) if device.gate is not None else None,
     )
 
 

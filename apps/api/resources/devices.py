@@ -1,5 +1,6 @@
 """Devices of an organizer (scanners, POS terminals): list, detail, create (with a one-time initialization token)
-and update. The devices themselves talk to ``/api/v1/device/…`` (see ``device_auth``)."""
+and update; and the organizer's gates (entrances) devices are assigned to. The devices themselves talk to
+``/api/v1/device/…`` (see ``device_auth``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from litestar import Request, Response, get, patch, post
+from litestar import Request, Response, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -18,9 +19,9 @@ from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
 from boxoffice.apps.api.resources.teams import NAME_MAX, resolve_event_slugs, text_problem
-from boxoffice.apps.api.toolkit import Call, Page, in_call, possible_id, sent_fields
+from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, possible_id, sent_fields
 from boxoffice.kernel.models import Organizer
-from boxoffice.kernel.models.devices import Device
+from boxoffice.kernel.models.devices import Device, Gate
 from boxoffice.kernel.tokens import new_token
 
 READ = "organizer.devices:read"
@@ -55,6 +56,8 @@ class DeviceOut(msgspec.Struct):
     os_version: str | None
     software_brand: str | None
     software_version: str | None
+    # boxoffice's addition to pretix's device resource: the id of the gate the device is assigned to.
+    gate: int | None
 
 
 class DeviceIn(msgspec.Struct):
@@ -64,6 +67,7 @@ class DeviceIn(msgspec.Struct):
     all_events: bool | msgspec.UnsetType = msgspec.UNSET
     limit_events: list[str] | msgspec.UnsetType = msgspec.UNSET
     security_profile: str | msgspec.UnsetType = msgspec.UNSET
+    gate: int | msgspec.UnsetType | None = msgspec.UNSET
 
 
 def serialize_device(call: Call, device: Device) -> DeviceOut:
@@ -84,6 +88,7 @@ def serialize_device(call: Call, device: Device) -> DeviceOut:
         os_version=device.os_version,
         software_brand=device.software_brand,
         software_version=device.software_version,
+        gate=device.gate_id,
     )
 
 
@@ -104,6 +109,14 @@ def _validated(call: Call, organizer: Organizer, values: dict[str, object], crea
         if problems:
             errors["limit_events"] = problems
         values["limit_events"] = events
+    if "gate" in values:
+        gate_id = values.pop("gate")
+        if gate_id is not None and (
+            not possible_id(gate_id)
+            or call.session.scalar(select(Gate.id).where(Gate.id == gate_id, Gate.organizer_id == organizer.id)) is None
+        ):
+            errors["gate"] = [f'Invalid pk "{gate_id}" - object does not exist.']
+        values["gate_id"] = gate_id
     if errors:
         raise FieldErrors(errors)
     return values
@@ -143,6 +156,7 @@ def _changes(device: Device) -> dict[str, object]:
         "all_events": device.all_events,
         "limit_events": sorted(event.slug for event in device.limit_events),
         "security_profile": device.security_profile,
+        "gate": device.gate_id,
     }
 
 
@@ -227,4 +241,138 @@ async def update_device(
     return await in_call(request, work)
 
 
-ROUTES = [list_devices, get_device, create_device, update_device]
+# --- gates -------------------------------------------------------------------------------------------------------
+# pretix manages gates only in its back office; this resource follows the dialect of the organizer API.
+
+GATES = "/api/v1/organizers/{organizer:str}/gates/"
+GATE = GATES + "{id:int}/"
+
+
+class GateOut(msgspec.Struct):
+    id: int
+    name: str
+    identifier: str
+
+
+class GateIn(msgspec.Struct, forbid_unknown_fields=False):
+    name: str | msgspec.UnsetType = msgspec.UNSET
+    identifier: str | msgspec.UnsetType = msgspec.UNSET
+
+
+def serialize_gate(gate: Gate) -> GateOut:
+    return GateOut(id=gate.id, name=gate.name, identifier=gate.identifier)
+
+
+def _gate(call: Call, organizer: str, gate_id: int, permission: str) -> Gate:
+    owner = call.organizer(organizer, permission)
+    return call.get(Gate, gate_id, organizer_id=owner.id)
+
+
+def _gate_values(call: Call, organizer: Organizer, gate: Gate | None, raw: bytes) -> dict[str, Any]:
+    values = sent_fields(decode_body(raw, GateIn))
+    errors: dict[str, list[str]] = {}
+    for field in ("name", "identifier"):
+        if field in values:
+            problem = text_problem(str(values[field]), NAME_MAX)
+            if problem:
+                errors[field] = [problem]
+        elif gate is None:
+            errors[field] = ["This field is required."]
+    if "identifier" in values and "identifier" not in errors:
+        taken = call.session.scalar(
+            select(Gate.id).where(
+                Gate.organizer_id == organizer.id,
+                Gate.identifier == values["identifier"],
+                Gate.id != (gate.id if gate is not None else -1),
+            )
+        )
+        if taken is not None:
+            errors["identifier"] = ["A gate with this identifier already exists."]
+    if errors:
+        raise FieldErrors(errors)
+    return values
+
+
+@get(GATES, tags=["devices"])
+async def list_gates(request: Request, organizer: FromPath[str]) -> Response[Page[GateOut]]:
+    """The organizer's gates (entrances), by id; ``ordering`` by ``id``, ``name`` or ``identifier``."""
+
+    def work(call: Call) -> Page[GateOut]:
+        owner = call.organizer(organizer, READ)
+        return call.paginate(
+            select(Gate).where(Gate.organizer_id == owner.id),
+            serialize_gate,
+            ordering={"id": Gate.id, "name": Gate.name, "identifier": Gate.identifier},
+            default_ordering=[Gate.id],
+        )
+
+    return await in_call(request, work)
+
+
+@get(GATE, tags=["devices"])
+async def get_gate(request: Request, organizer: FromPath[str], id: FromPath[int]) -> Response[GateOut]:
+    """One gate."""
+    return await in_call(request, lambda call: serialize_gate(_gate(call, organizer, id, READ)))
+
+
+@post(GATES, tags=["devices"], status_code=201)
+async def create_gate(request: Request, organizer: FromPath[str]) -> Response[GateOut]:
+    """Create a gate: ``name`` and ``identifier`` (unique within the organizer)."""
+    raw = await request.body()
+
+    def work(call: Call) -> GateOut:
+        owner = call.organizer(organizer, WRITE)
+        values = _gate_values(call, owner, None, raw)
+        gate = Gate(organizer_id=owner.id, **values)
+        call.session.add(gate)
+        call.session.flush()
+        call.log(gate, "boxoffice.organizer.gate.added", values)
+        return serialize_gate(gate)
+
+    return await in_call(request, work, status_code=201)
+
+
+@patch(GATE, tags=["devices"])
+async def update_gate(request: Request, organizer: FromPath[str], id: FromPath[int]) -> Response[GateOut]:
+    """Rename a gate or change its identifier."""
+    raw = await request.body()
+
+    def work(call: Call) -> GateOut:
+        gate = _gate(call, organizer, id, WRITE)
+        owner = call.organizer(organizer, WRITE)
+        values = _gate_values(call, owner, gate, raw)
+        changed = {key: value for key, value in values.items() if getattr(gate, key) != value}
+        for key, value in changed.items():
+            setattr(gate, key, value)
+        if changed:
+            call.session.flush()
+            call.log(gate, "boxoffice.organizer.gate.changed", changed)
+        return serialize_gate(gate)
+
+    return await in_call(request, work)
+
+
+@delete(GATE, tags=["devices"], status_code=204)
+async def delete_gate(request: Request, organizer: FromPath[str], id: FromPath[int]) -> Response[None]:
+    """Delete a gate: its devices are then assigned to no gate, and check-in lists no longer name it (a list
+    whose only gate it was is then used at every gate). Past check-ins keep the gate's id."""
+
+    def work(call: Call) -> None:
+        gate = _gate(call, organizer, id, WRITE)
+        call.log(gate, "boxoffice.organizer.gate.deleted", {"id": gate.id, "name": gate.name})
+        call.session.delete(gate)
+
+    return await in_call(request, work, status_code=204)
+
+
+ROUTES = [
+    list_devices,
+    get_device,
+    create_device,
+    update_device,
+    list_gates,
+    get_gate,
+    create_gate,
+    update_gate,
+    delete_gate,
+]

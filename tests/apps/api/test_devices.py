@@ -22,6 +22,7 @@ FIELDS = {
     "os_version",
     "software_brand",
     "software_version",
+    "gate",
 }
 
 
