@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from test_checkin import LISTS, RPC, device_token, make_list, place  # noqa: F401 (fixture)
 
 from boxoffice.kernel.models.checkin import Checkin
-from test_checkin import LISTS, RPC, device_token, make_list, place  # noqa: F401 (fixture)
 
 GATES = "/api/v1/organizers/demo/gates/"
 DEVICES = "/api/v1/organizers/demo/devices/"
@@ -86,9 +86,12 @@ def test_a_device_at_a_gate_uses_only_lists_of_that_gate(api, device_token: str)
     scanned = as_device(api, device_token, "POST", RPC + "redeem/", json={"secret": secret, "lists": [at_south["id"]]})
     assert scanned.status_code == 201, scanned.text
     assert scanned.json()["position"]["checkins"][0]["gate"] == south["id"]
-    assert as_device(
-        api, device_token, "POST", RPC + "redeem/", json={"secret": secret, "lists": [everywhere["id"]]}
-    ).status_code == 201
+    assert (
+        as_device(
+            api, device_token, "POST", RPC + "redeem/", json={"secret": secret, "lists": [everywhere["id"]]}
+        ).status_code
+        == 201
+    )
     history = api.get("/api/v1/organizers/demo/events/democon/checkins/", params={"gate": south["id"]}).json()
     assert history["count"] == 2 and {row["gate"] for row in history["results"]} == {south["id"]}
     # A team token is at no gate: every list is open to it.
