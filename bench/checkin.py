@@ -26,40 +26,25 @@ import argparse
 import asyncio
 import json
 import random
-import statistics
 import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-
-
-class SetupError(RuntimeError):
-    """The server refused to set up the run; the message says what it answered."""
+from loadclient import Run, SetupError, expect, hammer, tree_cpu_seconds
 
 
 @dataclass
 class Outcome:
-    elapsed: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
+    """The run as the clients saw it, and which tickets were admitted how often."""
+
+    run: Run
     reasons: Counter[str] = field(default_factory=Counter)
-    broken: Counter[str] = field(default_factory=Counter)
     admitted: Counter[str] = field(default_factory=Counter)
-    samples: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def requests(self) -> int:
-        return len(self.latencies)
-
-
-async def expect(response: httpx.Response, status: int, what: str) -> Any:
-    if response.status_code != status:
-        raise SetupError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
-    return response.json()
 
 
 async def setup(client: httpx.AsyncClient, base: str, tickets: int, per_order: int, concurrency: int) -> int:
@@ -125,63 +110,43 @@ async def list_status(client: httpx.AsyncClient, base: str, list_id: int) -> dic
 async def scan_all(
     client: httpx.AsyncClient, organizer: str, list_id: int, scans: list[tuple[str, bool]], concurrency: int
 ) -> Outcome:
-    outcome = Outcome()
-    queue = iter(scans)
     path = f"/api/v1/organizers/{organizer}/checkinrpc/redeem/"
+    admitted: Counter[str] = Counter()
+    reasons: Counter[str] = Counter()
 
-    async def scanner() -> None:
-        for secret, rescan in queue:
-            body = {"secret": secret, "lists": [list_id], "nonce": uuid.uuid4().hex, "source_type": "barcode"}
-            started = time.perf_counter()
-            try:
-                response = await client.post(path, json=body)
-            except httpx.HTTPError as problem:
-                outcome.broken[type(problem).__name__] += 1
-                continue
-            outcome.latencies.append(time.perf_counter() - started)
-            outcome.statuses[response.status_code] += 1
-            if response.status_code >= 500:
-                outcome.samples.setdefault(response.status_code, response.text[:300])
-                continue
-            answer = response.json()
-            if answer.get("status") == "ok":
-                outcome.admitted[secret] += 1
-            else:
-                outcome.reasons[f"{'rescan' if rescan else 'fresh'}:{answer.get('reason')}"] += 1
+    def scan(job: tuple[str, bool]) -> Awaitable[httpx.Response]:
+        body = {"secret": job[0], "lists": [list_id], "nonce": uuid.uuid4().hex, "source_type": "barcode"}
+        return client.post(path, json=body)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(scanner() for _ in range(concurrency)))
-    outcome.elapsed = time.perf_counter() - started
-    return outcome
+    def count(job: tuple[str, bool], response: httpx.Response) -> None:
+        secret, rescan = job
+        answer = response.json()
+        if answer.get("status") == "ok":
+            admitted[secret] += 1
+        else:
+            reasons[f"{'rescan' if rescan else 'fresh'}:{answer.get('reason')}"] += 1
 
-
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=1000, method="inclusive")[round(share * 1000) - 1]
+    run = await hammer(scans, concurrency, scan, expected=(201, 400, 404), on_answer=count)
+    return Outcome(run, reasons, admitted)
 
 
 def report(outcome: Outcome, before: dict[str, Any], after: dict[str, Any], concurrency: int) -> dict[str, Any]:
+    run = outcome.run
     return {
-        "requests": outcome.requests,
+        "requests": run.requests,
         "concurrency": concurrency,
-        "seconds": round(outcome.elapsed, 3),
-        "redeems_per_s": round(outcome.requests / outcome.elapsed, 1) if outcome.elapsed else 0.0,
-        "p50_ms": round(percentile(outcome.latencies, 0.50) * 1000, 1),
-        "p90_ms": round(percentile(outcome.latencies, 0.90) * 1000, 1),
-        "p99_ms": round(percentile(outcome.latencies, 0.99) * 1000, 1),
-        "max_ms": round(max(outcome.latencies, default=0.0) * 1000, 1),
-        "statuses": dict(sorted(outcome.statuses.items())),
+        "seconds": round(run.elapsed, 3),
+        "redeems_per_s": round(run.requests / run.elapsed, 1) if run.elapsed else 0.0,
+        **run.latency_figures(),
+        "statuses": dict(sorted(run.statuses.items())),
         "refusals": dict(outcome.reasons),
         "admitted": sum(outcome.admitted.values()),
         "admitted_twice": sum(1 for count in outcome.admitted.values() if count > 1),
         "list_tickets": after["position_count"],
         "checked_in_before": before["checkin_count"],
         "checked_in_after": after["checkin_count"],
-        "broken": dict(outcome.broken),
-        "samples": outcome.samples,
+        "broken": dict(run.broken),
+        "samples": run.samples,
     }
 
 
@@ -197,6 +162,9 @@ def verdict(figures: dict[str, Any], rescans: int) -> list[str]:
     grew = figures["checked_in_after"] - figures["checked_in_before"]
     if grew != figures["admitted"]:
         problems.append(f"{figures['admitted']} admissions, but the list's check-in count grew by {grew}")
+    unexpected = {status: count for status, count in figures["statuses"].items() if status not in (201, 400, 404)}
+    if unexpected:
+        problems.append(f"unexpected answers {unexpected}: {figures['samples']}")
     if any(status >= 500 for status in figures["statuses"]) or figures["broken"]:
         problems.append(f"server failures: {figures['statuses']}, broken {figures['broken']}")
     return problems
@@ -218,6 +186,15 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--redeems", type=int, default=5000, help="distinct tickets to redeem")
     parser.add_argument("--rescan", type=int, default=0, help="extra scans of tickets admitted in this run")
     parser.add_argument("--warmup", type=int, default=200, help="redeems before the measured run")
+    parser.add_argument(
+        "--cpu-of",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="a local process (with its children) whose CPU time per redeem to report, e.g. the server's and "
+        "PostgreSQL's main process; repeatable",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object as well")
     args = parser.parse_args(argv)
     if args.setup == (args.list is not None):
@@ -240,6 +217,7 @@ async def main(argv: list[str] | None = None) -> int:
             if warm:
                 await scan_all(client, args.organizer, list_id, [(s, False) for s in warm], args.concurrency)
             before = await list_status(client, base, list_id)
+            cpu_before = {pid: tree_cpu_seconds([pid]) for pid in args.cpu_of}
             # Rescans come after the first half, so each refers to a ticket admitted earlier in the run.
             half = len(measured) // 2
             repeated = random.sample(measured[:half], min(args.rescan, half))
@@ -247,6 +225,7 @@ async def main(argv: list[str] | None = None) -> int:
             scans += [(s, False) for s in measured[half:]]
             rescans = len(repeated)
             outcome = await scan_all(client, args.organizer, list_id, scans, args.concurrency)
+            cpu_used = {pid: tree_cpu_seconds([pid]) - cpu_before[pid] for pid in args.cpu_of}
             after = await list_status(client, base, list_id)
         except SetupError as problem:
             print(f"error: {problem}", file=sys.stderr)
@@ -255,6 +234,9 @@ async def main(argv: list[str] | None = None) -> int:
             print(f"error: cannot reach {args.url}: {problem!r}", file=sys.stderr)
             return 2
     figures = report(outcome, before, after, args.concurrency)
+    figures["cpu_ms_per_redeem"] = {
+        str(pid): round(seconds * 1000 / max(1, figures["requests"]), 2) for pid, seconds in cpu_used.items()
+    }
     print(
         f"{figures['requests']} redeems at concurrency {args.concurrency} on a list of {figures['list_tickets']} "
         f"tickets in {figures['seconds']:.2f} s: {figures['redeems_per_s']:.1f} redeems/s"
@@ -267,6 +249,8 @@ async def main(argv: list[str] | None = None) -> int:
         f"answers by status {figures['statuses']}  refusals {figures['refusals'] or 0}  "
         f"admitted {figures['admitted']} (twice: {figures['admitted_twice']})  broken {figures['broken'] or 0}"
     )
+    if figures["cpu_ms_per_redeem"]:
+        print(f"CPU ms per redeem by process tree (pid: ms): {figures['cpu_ms_per_redeem']}")
     for status, text in figures["samples"].items():
         print(f"  sample {status}: {text}")
     if args.json:

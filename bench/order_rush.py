@@ -25,14 +25,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import sys
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Awaitable
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from loadclient import Run, SetupError, expect, hammer
 
 
 @dataclass
@@ -44,35 +44,8 @@ class Target:
     size: int | None
 
 
-@dataclass
-class Outcome:
-    attempts: int
-    elapsed: float
-    latencies: list[float] = field(default_factory=list)
-    statuses: Counter[int] = field(default_factory=Counter)
-    broken: Counter[str] = field(default_factory=Counter)
-    samples: dict[int, str] = field(default_factory=dict)
-
-    @property
-    def orders(self) -> int:
-        return self.statuses[201]
-
-    def by_class(self, hundred: int) -> int:
-        return sum(count for status, count in self.statuses.items() if status // 100 == hundred)
-
-
-class SetupError(RuntimeError):
-    """The server refused to set up the run; the message says what it answered."""
-
-
 def event_path(organizer: str, event: str) -> str:
     return f"/api/v1/organizers/{organizer}/events/{event}/"
-
-
-async def expect(response: httpx.Response, status: int, what: str) -> Any:
-    if response.status_code != status:
-        raise SetupError(f"{what}: HTTP {response.status_code}: {response.text[:300]}")
-    return response.json()
 
 
 async def create_target(client: httpx.AsyncClient, base: str, name: str, size: int) -> Target:
@@ -112,53 +85,29 @@ async def sold(client: httpx.AsyncClient, base: str, target: Target) -> int:
     return int(numbers["paid_orders"]) + int(numbers["pending_orders"])
 
 
-async def rush(client: httpx.AsyncClient, base: str, target: Target, attempts: int, concurrency: int) -> Outcome:
+async def rush(client: httpx.AsyncClient, base: str, target: Target, attempts: int, concurrency: int) -> Run:
     """``concurrency`` buyers, each placing one-ticket orders back to back until ``attempts`` have been made."""
-    outcome = Outcome(attempts=attempts, elapsed=0.0)
-    numbers = iter(range(attempts))
 
-    async def buyer() -> None:
-        for number in numbers:
-            body = {"email": f"buyer{number}@example.org", "positions": [{"item": target.item}]}
-            started = time.perf_counter()
-            try:
-                response = await client.post(base + "orders/", json=body)
-            except httpx.HTTPError as problem:
-                outcome.broken[type(problem).__name__] += 1
-                continue
-            outcome.latencies.append(time.perf_counter() - started)
-            outcome.statuses[response.status_code] += 1
-            if response.status_code not in (201, 400):
-                outcome.samples.setdefault(response.status_code, response.text[:300])
+    def buy(number: int) -> Awaitable[httpx.Response]:
+        body = {"email": f"buyer{number}@example.org", "positions": [{"item": target.item}]}
+        return client.post(base + "orders/", json=body)
 
-    started = time.perf_counter()
-    await asyncio.gather(*(buyer() for _ in range(concurrency)))
-    outcome.elapsed = time.perf_counter() - started
-    return outcome
+    return await hammer(range(attempts), concurrency, buy, expected=(201, 400))
 
 
-def percentile(values: list[float], share: float) -> float:
-    if not values:
-        return float("nan")
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[round(share * 100) - 1]
-
-
-def report(outcome: Outcome, target: Target, before: int, after: int, concurrency: int) -> dict[str, Any]:
-    expected = outcome.orders
+def report(outcome: Run, attempts: int, target: Target, before: int, after: int, concurrency: int) -> dict[str, Any]:
+    orders = outcome.statuses[201]
+    expected = orders
     if target.size is not None:
-        expected = min(target.size - before, outcome.attempts) if before <= target.size else 0
+        expected = min(target.size - before, attempts) if before <= target.size else 0
     return {
-        "attempts": outcome.attempts,
+        "attempts": attempts,
         "concurrency": concurrency,
         "seconds": round(outcome.elapsed, 3),
-        "attempts_per_s": round(outcome.attempts / outcome.elapsed, 1),
-        "orders_per_s": round(outcome.orders / outcome.elapsed, 1),
-        "p50_ms": round(percentile(outcome.latencies, 0.50) * 1000, 1),
-        "p90_ms": round(percentile(outcome.latencies, 0.90) * 1000, 1),
-        "p99_ms": round(percentile(outcome.latencies, 0.99) * 1000, 1),
-        "orders": outcome.orders,
+        "attempts_per_s": round(attempts / outcome.elapsed, 1),
+        "orders_per_s": round(orders / outcome.elapsed, 1),
+        **outcome.latency_figures(),
+        "orders": orders,
         "status_2xx": outcome.by_class(2),
         "status_4xx": outcome.by_class(4),
         "status_5xx": outcome.by_class(5),
@@ -245,7 +194,7 @@ async def main(argv: list[str] | None = None) -> int:
         except httpx.HTTPError as problem:
             print(f"error: cannot reach {args.url}: {problem!r}", file=sys.stderr)
             return 2
-    figures = report(outcome, target, before, after, args.concurrency)
+    figures = report(outcome, args.attempts, target, before, after, args.concurrency)
     print_report(figures)
     if args.json:
         print(json.dumps(figures))
