@@ -11,10 +11,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boxoffice.kernel.clock import now
+from boxoffice.kernel.copying import CopyContext, register_copier
 from boxoffice.kernel.db import Base, UTCDateTime
 from boxoffice.kernel.models.core import Event
 from boxoffice.kernel.models.devices import Gate
@@ -137,3 +138,66 @@ class Checkin(Base):
     def event(self) -> Event:
         """The list's event (the audit log files a check-in under it)."""
         return self.checkin_list.event
+
+
+# Fields a copied check-in list takes over as they are; products, date, gates and rules are translated.
+LIST_COPY_FIELDS = (
+    "name",
+    "all_products",
+    "include_pending",
+    "allow_multiple_entries",
+    "allow_entry_after_exit",
+    "exit_all_at",
+    "addon_match",
+    "ignore_in_statistics",
+    "consider_tickets_used",
+)
+
+
+def _copied_rule(rule: Any, ids: dict[str, dict[int, int]]) -> Any:
+    """``rule`` with the product and variation ids of its lookups replaced by their copies' ids."""
+    if isinstance(rule, list):
+        return [_copied_rule(part, ids) for part in rule]
+    if not isinstance(rule, dict):
+        return rule
+    lookup = rule.get("lookup")
+    if isinstance(lookup, list) and len(lookup) >= 2 and lookup[0] in ("product", "variation"):
+        mapping = ids["item" if lookup[0] == "product" else "item_variation"]
+        try:
+            copied = mapping.get(int(lookup[1]))
+        except (TypeError, ValueError):
+            copied = None
+        if copied is not None:
+            return {"lookup": [lookup[0], str(copied), *lookup[2:]]}
+    return {key: _copied_rule(value, ids) for key, value in rule.items()}
+
+
+@register_copier(70, "checkin_lists")
+def copy_checkin_lists(context: CopyContext) -> None:
+    """Copy check-in lists with their products (and rules) translated to the copied products; gates stay when the
+    copy belongs to the same organizer; lists of dates that were not copied are left out."""
+    session = context.session
+    subevent_map = context.ids["subevent"]
+    item_map = context.ids["item"]
+    same_organizer = context.source.organizer_id == context.target.organizer_id
+    sources = session.scalars(
+        select(CheckinList).where(CheckinList.event_id == context.source.id).order_by(CheckinList.id)
+    ).all()
+    for old in sources:
+        if old.subevent_id is not None and old.subevent_id not in subevent_map:
+            continue
+        new = CheckinList(
+            event_id=context.target.id,
+            subevent_id=subevent_map.get(old.subevent_id) if old.subevent_id is not None else None,
+            rules=_copied_rule(old.rules or {}, context.ids),
+            **{name: getattr(old, name) for name in LIST_COPY_FIELDS},
+        )
+        new.limit_products = [
+            copied
+            for item in old.limit_products
+            if item.id in item_map and (copied := session.get(Item, item_map[item.id])) is not None
+        ]
+        new.gates = list(old.gates) if same_organizer else []
+        session.add(new)
+        session.flush()
+        context.ids["checkin_list"][old.id] = new.id

@@ -113,3 +113,27 @@ def test_rules_see_the_device_gate(api, device_token: str, gate_name: str, admit
         assert scanned.json()["reason"] == "rules"
     with api.kernel.db.session() as session:
         assert session.scalars(select(Checkin.gate_id)).all() == [(south if admitted else north)["id"]]
+
+
+def test_a_cloned_event_gets_copies_of_the_lists(api) -> None:
+    gate = make_gate(api, "South entrance", "S")
+    ticket = api.post(
+        "/api/v1/organizers/demo/events/democon/items/", {"name": {"en": "Day pass"}, "default_price": "5.00"}
+    ).json()["id"]
+    rule = {"inList": [{"var": "product"}, {"objectList": [{"lookup": ["product", str(ticket), "Day pass"]}]}]}
+    original = make_list(
+        api, name="Day", all_products=False, limit_products=[ticket], gates=[gate["id"]], rules=rule, addon_match=True
+    )
+    cloned = api.post(
+        "/api/v1/organizers/demo/events/democon/clone/", {"slug": "democon2", "date_from": "2032-05-01T09:00:00Z"}
+    )
+    assert cloned.status_code == 201, cloned.text
+    copies = api.get("/api/v1/organizers/demo/events/democon2/checkinlists/").json()["results"]
+    assert len(copies) == 1
+    copy = copies[0]
+    copied_ticket = api.get("/api/v1/organizers/demo/events/democon2/items/").json()["results"]
+    copied_id = next(item["id"] for item in copied_ticket if item["name"]["en"] == "Day pass")
+    assert copy["id"] != original["id"] and copy["name"] == "Day" and copy["addon_match"] is True
+    assert copy["limit_products"] == [copied_id] and copied_id != ticket
+    assert copy["gates"] == [gate["id"]]
+    assert copy["rules"]["inList"][1]["objectList"][0]["lookup"] == ["product", str(copied_id), "Day pass"]
