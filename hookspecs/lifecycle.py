@@ -68,6 +68,13 @@ def checkin_created(event: Event, checkin: Any, session: Session) -> None:
 
 @hookspec
 @scope("event")
+def checkin_annulled(event: Event, checkin: Any, session: Session) -> None:
+    """A successful check-in was annulled by the scanner that made it (the turnstile did not turn): ``checkin`` is
+    now unsuccessful with the reason ``annulled``; undo what you did on ``checkin_created`` for it."""
+
+
+@hookspec
+@scope("event")
 def invoice_issued(event: Event, invoice: Any, session: Session) -> None:
     """An invoice or cancellation document was issued."""
 

@@ -630,6 +630,8 @@ def annul(
         actor=actor,
         data={"checkin": checkin.id, "list": checkin.list_id, "nonce": nonce, "explanation": explanation},
     )
+    event = checkin.checkin_list.event
+    kernel.plugins.for_event(event).checkin_annulled(event=event, checkin=checkin, session=session)
     return checkin
 
 

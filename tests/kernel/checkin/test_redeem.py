@@ -17,7 +17,7 @@ from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.checkin.queries import inside_count
-from boxoffice.kernel.checkin.redeem import Scan, exit_everyone, redeem
+from boxoffice.kernel.checkin.redeem import Scan, annul, exit_everyone, redeem
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Item, Organizer, Quota
 from boxoffice.kernel.models.checkin import Checkin, CheckinList
@@ -35,6 +35,7 @@ class Gatekeeper:
 
     def __init__(self) -> None:
         self.created: list[tuple[bool, str | None]] = []
+        self.annulled: list[str | None] = []
 
     @hookimpl
     def validate_checkin(self, position: Any, checkin_list: Any, checkin_type: str) -> None:
@@ -44,6 +45,10 @@ class Gatekeeper:
     @hookimpl
     def checkin_created(self, checkin: Any) -> None:
         self.created.append((checkin.successful, checkin.error_reason))
+
+    @hookimpl
+    def checkin_annulled(self, checkin: Any) -> None:
+        self.annulled.append(checkin.nonce if checkin.error_reason == "annulled" else None)
 
 
 @dataclass
@@ -116,6 +121,12 @@ def test_plugins_veto_and_hear_of_checkins(make_kernel, empty_tables) -> None:
         with kernel.db.session() as session:
             refused = session.scalar(select(Checkin).where(Checkin.successful.is_(False)))
             assert refused.error_explanation == "Mallory is banned."
+        assert world.scan(alice, list_id, type="exit", nonce="turnstile")[:2] == ("ok", None)
+        assert gatekeeper.annulled == []
+        with kernel.db.session() as session:
+            checkin_list = session.get(CheckinList, list_id)
+            annul(kernel, session, [checkin_list], "turnstile", device_pk=None, actor=ACTOR)
+        assert gatekeeper.annulled == ["turnstile"]
     finally:
         empty_tables(kernel)
 
