@@ -15,6 +15,7 @@ payments' amounts and the ledger stay as they were, so accounts and statistics k
 from __future__ import annotations
 
 import os
+import shutil
 import zipfile
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +30,7 @@ from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.exports import FILE_LIFETIME, delete_files_older_than
 from boxoffice.kernel.models import Event, JobRecord
 from boxoffice.kernel.models.subevents import SubEvent
+from boxoffice.kernel.tickets import tickets_dir
 
 if TYPE_CHECKING:
     from boxoffice.kernel.core import Kernel
@@ -162,18 +164,21 @@ def shred_job(
     actor_type: str,
     actor_id: str | None,
 ) -> dict[str, Any]:
-    """Job ``shredding.shred``: run ``shred_data()`` of each chosen shredder in one transaction, then audit-log it."""
+    """Job ``shredding.shred``: run ``shred_data()`` of each chosen shredder, then audit-log it on the event.
+
+    Each shredder commits on its own, so progress can be reported between them (SQLite admits one writer) and a
+    failing shredder keeps what the ones before it removed; running the same shredder again only masks masks.
+    """
     kernel: Kernel = context.kernel
     with context.session() as session:
-        event, chosen = _load(kernel, session, event_id, shredders)
-        for index, shredder in enumerate(chosen):
-            base = index * 100 // len(chosen)
-
-            def progress(percent: int, base: int = base) -> None:
-                context.progress(base + max(0, min(100, percent)) // len(chosen))
-
-            shredder.shred_data(progress)
-            session.flush()
+        _load(kernel, session, event_id, shredders)
+    for index, identifier in enumerate(shredders):
+        with context.session() as session:
+            _event, (shredder,) = _load(kernel, session, event_id, [identifier])
+            shredder.shred_data(None)
+        context.progress((index + 1) * 100 // (len(shredders) + 1))
+    with context.session() as session:
+        event, _chosen = _load(kernel, session, event_id, [])
         kernel.log_action(
             session,
             event,
@@ -181,6 +186,8 @@ def shred_job(
             actor=Actor(actor_type, actor_id),  # type: ignore[arg-type]
             data={"shredders": shredders, "confirm_code": confirm_code},
         )
+    # Cached ticket files carry attendee names; they are rendered again from the shredded data when asked for.
+    shutil.rmtree(tickets_dir(kernel) / "cache" / str(event_id), ignore_errors=True)
     return {"shredders": shredders}
 
 
