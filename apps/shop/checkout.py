@@ -26,6 +26,7 @@ from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.i18n import currency_places
 from boxoffice.kernel.i18n import gettext as _
+from boxoffice.kernel.mail import event_locale
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order
 from boxoffice.kernel.models.questions import CHOICE_TYPES, Question, question_items
@@ -358,7 +359,8 @@ def place(kernel: Kernel, session: Session, checkout: Checkout, drafts: list[Pos
         positions=drafts,
         consume_carts=[checkout.cart.cart_id],
         email=checkout.email,
-        locale=locale,
+        # The buyer's language when the event offers it (e-mails are written in it), else the event's.
+        locale=event_locale(kernel, session, event, locale),
         sales_channel="web",
         payment_provider=choice.identifier if choice else None,
         fees=fees,

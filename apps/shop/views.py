@@ -35,7 +35,7 @@ from boxoffice.kernel.tickets import available_outputs, request_file
 
 T = TypeVar("T")
 FLASH_KEY = "shop_messages"
-SHOP = "/{organizer:str}/{event:str}"
+SHOP = "/{organizer_slug:str}/{event_slug:str}"
 
 
 # --- plumbing ------------------------------------------------------------------------------------------------------
@@ -72,12 +72,12 @@ def _page(request: Request, name: str, status_code: int = 200, **context: Any) -
     return Template(template_name=f"shop/{name}", context={**context, "messages": messages}, status_code=status_code)
 
 
-def load_event(session: Session, organizer: str, event: str) -> Event:
+def load_event(session: Session, organizer_slug: str, event_slug: str) -> Event:
     """The published event, or 404 (an event that is not live is not shown to buyers, as in pretix)."""
     found = session.scalar(
         select(Event)
         .join(Organizer, Organizer.id == Event.organizer_id)
-        .where(Organizer.slug == organizer, Event.slug == event)
+        .where(Organizer.slug == organizer_slug, Event.slug == event_slug)
     )
     if found is None or not found.live:
         raise NotFoundException()
@@ -109,12 +109,12 @@ def order_url(event: Event, code: str, secret: str) -> str:
 
 
 @get(SHOP + "/")
-async def event_page(request: Request, organizer: str, event: str) -> Template:
+async def event_page(request: Request, organizer_slug: str, event_slug: str) -> Template:
     """The products with prices and availability, and the cart if there is one."""
     cart_id = _cart_id(request)
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         now = clock.now()
         settings = kernel.settings_for(session, event=found)
         storefront = shop_catalog.load_storefront(session, settings, found, now)
@@ -126,13 +126,13 @@ async def event_page(request: Request, organizer: str, event: str) -> Template:
 
 
 @post(SHOP + "/cart/add")
-async def cart_add(request: Request, organizer: str, event: str) -> Response[Any]:
+async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     """Reserve the quantities chosen on the event page; back to the event page with the reason when impossible."""
     form = await request.form()
     cart_id = _cart_id(request) or new_cart_id()
 
     def work(kernel: Kernel, session: Session) -> tuple[str, list[str]]:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         urls = _urls(found)
         now = clock.now()
         settings = kernel.settings_for(session, event=found)
@@ -155,12 +155,12 @@ async def cart_add(request: Request, organizer: str, event: str) -> Response[Any
 
 
 @get(SHOP + "/cart/")
-async def cart_page(request: Request, organizer: str, event: str) -> Template:
+async def cart_page(request: Request, organizer_slug: str, event_slug: str) -> Template:
     """The cart with its reservation countdown."""
     cart_id = _cart_id(request)
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         cart = load_cart(session, found, cart_id, clock.now())
         return {"event": found, "cart": cart, "urls": _urls(found), "label": position_label}
 
@@ -169,7 +169,7 @@ async def cart_page(request: Request, organizer: str, event: str) -> Template:
 
 
 @post(SHOP + "/cart/remove")
-async def cart_remove(request: Request, organizer: str, event: str) -> Response[Any]:
+async def cart_remove(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     form = await request.form()
     cart_id = _cart_id(request)
     try:
@@ -178,7 +178,7 @@ async def cart_remove(request: Request, organizer: str, event: str) -> Response[
         position_id = 0
 
     def work(kernel: Kernel, session: Session) -> tuple[str, bool]:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         removed = (
             bool(cart_id) and 0 < position_id < 2**31 and remove_from_cart(session, found, cart_id or "", position_id)
         )
@@ -196,12 +196,12 @@ async def cart_remove(request: Request, organizer: str, event: str) -> Response[
 
 
 @get(SHOP + "/checkout/")
-async def checkout_page(request: Request, organizer: str, event: str) -> Response[Any]:
+async def checkout_page(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     """Contact data, attendee data, questions and the payment method on one page."""
     cart_id = _cart_id(request)
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         cart = load_cart(session, found, cart_id, clock.now())
         if not cart.lines:
             return _urls(found)["event"]
@@ -215,24 +215,26 @@ async def checkout_page(request: Request, organizer: str, event: str) -> Respons
 
 
 @post(SHOP + "/checkout/")
-async def checkout_submit(request: Request, organizer: str, event: str) -> Response[Any]:
+async def checkout_submit(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     """Check the form and place the order; the form comes back with the problems marked (400) when it is not right."""
     form = await request.form()
     cart_id = _cart_id(request)
     locale = request_locale(request)
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         cart = load_cart(session, found, cart_id, clock.now())
         if not cart.lines:
             return _urls(found)["event"]
         checkout = build_checkout(kernel, session, found, cart)
         drafts = read_form(checkout, form)
         if not checkout.has_errors:
+            # A savepoint, so that a refusal leaves the loaded cart usable for showing the form again.
+            attempt = session.begin_nested()
             try:
                 placed = place(kernel, session, checkout, drafts, locale=locale)
             except ShopError as problem:
-                session.rollback()
+                attempt.rollback()
                 checkout.messages.extend(problem.messages)
             else:
                 session.commit()
@@ -259,11 +261,11 @@ async def checkout_submit(request: Request, organizer: str, event: str) -> Respo
 
 
 @get(SHOP + "/order/{code:str}/{secret:str}/")
-async def order_page(request: Request, organizer: str, event: str, code: str, secret: str) -> Template:
+async def order_page(request: Request, organizer_slug: str, event_slug: str, code: str, secret: str) -> Template:
     """Status, positions, payment instructions and downloads of one order."""
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         order = find_order(session, found, code, secret)
         if order is None:
             raise NotFoundException()
@@ -284,12 +286,12 @@ async def order_page(request: Request, organizer: str, event: str, code: str, se
 
 @get(SHOP + "/order/{code:str}/{secret:str}/download/{output:str}/")
 async def order_download(
-    request: Request, organizer: str, event: str, code: str, secret: str, output: str
+    request: Request, organizer_slug: str, event_slug: str, code: str, secret: str, output: str
 ) -> Response[Any]:
     """The order's tickets in ``output`` (one file), or a page that reloads itself while a worker renders them."""
 
     def work(kernel: Kernel, session: Session) -> Any:
-        found = load_event(session, organizer, event)
+        found = load_event(session, organizer_slug, event_slug)
         order = find_order(session, found, code, secret)
         if order is None or output not in available_outputs(kernel, session, found, order):
             raise NotFoundException()

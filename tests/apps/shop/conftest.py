@@ -46,6 +46,10 @@ class Shop:
         fields["_csrf_token"] = [token.group(1)]
         return self.client.post(path, data=fields, follow_redirects=False)
 
+    def question(self, item_id: int, **fields: Any) -> int:
+        """A question asked for ``item_id``; ``options`` as ``[(identifier, {"en": text}), …]``."""
+        return add_question(self.kernel, item_id, event_id=self.ids["event"], **fields)
+
     def add(self, **quantities: int) -> Any:
         """Add to the cart: ``add(ticket=2)`` or ``add(**{"variation_3_4": 1})``."""
         data = {}
