@@ -51,6 +51,8 @@ def create_demo_data(kernel: Kernel, organizer_slug: str = "demo", event_slug: s
                 currency="EUR",
                 date_from=starts,
                 date_to=starts + timedelta(hours=8),
+                # Published, so the shop at /demo/democon/ sells it right away.
+                live=True,
                 plugins=[],
             )
             item = Item(
