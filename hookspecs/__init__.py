@@ -89,6 +89,7 @@ from boxoffice.hookspecs import (  # noqa: E402
     tasks,
     ticket_outputs,
     validation,
+    web,
 )
 
 FAMILIES = (
@@ -104,6 +105,7 @@ FAMILIES = (
     settings,
     tasks,
     api,
+    web,
 )
 
 __all__ = ["CATEGORIES", "ENTRY_POINT_GROUP", "FAMILIES", "PluginMeta", "hookimpl", "hookspec", "scope"]

@@ -102,6 +102,13 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def raw_path(request: Request) -> str:
+    """The path as the browser sent it (Litestar's ``url.path`` drops a trailing slash)."""
+    raw = request.scope.get("raw_path")
+    # Some servers (and the test client) leave the query string in it.
+    return raw.decode("latin-1").split("?", 1)[0] if isinstance(raw, bytes) and raw else request.url.path
+
+
 def url_with(request: Request, **changes: Any) -> str:
     """The current URL with some query parameters replaced (``None`` removes one): paging, language links."""
     params = {key: value for key, value in request.query_params.items()}
@@ -111,7 +118,7 @@ def url_with(request: Request, **changes: Any) -> str:
         else:
             params[key] = str(value)
     query = urlencode(params)
-    return request.url.path + (f"?{query}" if query else "")
+    return raw_path(request) + (f"?{query}" if query else "")
 
 
 def _gettext(message: str) -> str:
@@ -260,12 +267,18 @@ def web_mount(kernel: Kernel) -> WebMount:
         ),
         *control_routes(kernel),
     ]
+    # Plugins keep the templates of their control pages in ``templates/<plugin name>/`` inside their package.
+    plugin_dirs = [
+        plugin.directory / "templates"
+        for plugin in kernel.plugins.plugins.values()
+        if plugin.directory is not None and (plugin.directory / "templates").is_dir()
+    ]
     shop = _shop_routes()
     if shop:
         handlers.append(web_router("/", shop))
     return WebMount(
         route_handlers=handlers,
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment())),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(plugin_dirs))),
         csrf_config=csrf,
         middleware=[sessions.middleware],
         stores={SESSION_STORE: DatabaseSessionStore(kernel)},
@@ -277,6 +290,7 @@ __all__ = [
     "SESSION_COOKIE",
     "TEMPLATE_DIRS",
     "WebMount",
+    "raw_path",
     "build_environment",
     "redirect",
     "request_locale",

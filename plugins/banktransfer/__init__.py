@@ -32,6 +32,11 @@ from boxoffice.plugins.banktransfer.provider import (
     provider_settings,
     validate_settings,
 )
+from boxoffice.plugins.banktransfer.web import (  # noqa: F401  (hook implementations of the control panel)
+    control_event_navigation,
+    control_settings_forms,
+    register_control_routes,
+)
 
 plugin_meta = PluginMeta(
     name="Bank transfer",

@@ -17,6 +17,7 @@ from boxoffice.hookspecs.providers import TicketOutput
 from boxoffice.kernel.models import Item
 from boxoffice.plugins.ticketoutputpdf.models import TicketLayout, TicketLayoutBackground, TicketLayoutItem
 from boxoffice.plugins.ticketoutputpdf.output import PdfTicketOutput
+from boxoffice.plugins.ticketoutputpdf.web import control_settings_forms, register_settings_defaults  # noqa: F401
 
 plugin_meta = PluginMeta(
     name="PDF ticket output",
