@@ -37,7 +37,7 @@ from boxoffice.hookspecs.providers import (
 )
 from boxoffice.kernel import clock
 from boxoffice.kernel.i18n import localize, use_locale
-from boxoffice.kernel.models import Event
+from boxoffice.kernel.models import Event, Organizer
 from boxoffice.kernel.models.mail import MAIL_FAILED, MAIL_QUEUED, MAIL_SENT, OutboxMail
 from boxoffice.kernel.placeholders import TextRenderer, text_renderer
 
@@ -325,7 +325,9 @@ def deliver(kernel: Kernel, session: Session, mail: OutboxMail) -> None:
     if mail.status != MAIL_QUEUED:
         return
     event = session.get(Event, mail.event_id) if mail.event_id is not None else None
-    settings = kernel.settings_for(session, event=event)
+    # Organizer-level mails (e.g. cross-event scheduled exports) go through the organizer's own server settings.
+    organizer = session.get(Organizer, mail.organizer_id) if event is None and mail.organizer_id else None
+    settings = kernel.settings_for(session, event=event, organizer=organizer)
     server = transport(kernel, settings)
     mail.attempts += 1
     mail.message_id = mail.message_id or make_msgid(domain=parseaddr(mail.sender)[1].partition("@")[2] or None)
