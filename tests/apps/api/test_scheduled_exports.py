@@ -135,6 +135,7 @@ def test_due_schedule_is_mailed_and_planned_again(api, smtp_server):
     _inbox = smtp_server[2]
     assert len(_inbox.messages) == 1
     sender, recipients, _raw = _inbox.messages[0]
+    assert "box@org.example" in sender
     assert recipients == ["mary@example.org", "boss@example.org"]
     message = _inbox.parsed()
     assert message["Subject"] == "Order list"
