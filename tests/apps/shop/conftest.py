@@ -23,6 +23,12 @@ from boxoffice.kernel.models.questions import Question, QuestionOption
 from boxoffice.kernel.models.quotas import quota_variations
 
 SHOP = "/demo/democon/"
+BANK_ACCOUNT = {
+    "payment_banktransfer_enabled": True,
+    "payment_banktransfer_account_holder": "Demo Events GmbH",
+    "payment_banktransfer_iban": "DE89370400440532013000",
+    "payment_banktransfer_bic": "COBADEFFXXX",
+}
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 
 
@@ -45,6 +51,17 @@ class Shop:
             fields.setdefault(name, []).append(str(value))
         fields["_csrf_token"] = [token.group(1)]
         return self.client.post(path, data=fields, follow_redirects=False)
+
+    def settings(self, **values: Any) -> None:
+        """Store event settings."""
+        with self.kernel.db.session() as session:
+            event = session.get(Event, self.ids["event"])
+            stored = self.kernel.settings_for(session, event=event)
+            for key, value in values.items():
+                stored.set(key, value)
+
+    def enable_bank_transfer(self) -> None:
+        self.settings(**BANK_ACCOUNT)
 
     def question(self, item_id: int, **fields: Any) -> int:
         """A question asked for ``item_id``; ``options`` as ``[(identifier, {"en": text}), …]``."""

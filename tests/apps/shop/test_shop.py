@@ -19,20 +19,10 @@ from boxoffice.kernel.orders.drafts import CartDraft
 from boxoffice.kernel.orders.lifecycle import mark_paid
 
 SHOP = "/demo/democon/"
-ACCOUNT = {
-    "payment_banktransfer_enabled": True,
-    "payment_banktransfer_account_holder": "Demo Events GmbH",
-    "payment_banktransfer_iban": "DE89370400440532013000",
-    "payment_banktransfer_bic": "COBADEFFXXX",
-}
 
 
 def set_event(shop: Any, **settings: Any) -> None:
-    with shop.kernel.db.session() as session:
-        event = session.get(Event, shop.ids["event"])
-        stored = shop.kernel.settings_for(session, event=event)
-        for key, value in settings.items():
-            stored.set(key, value)
+    shop.settings(**settings)
 
 
 def cart_rows(shop: Any) -> int:
@@ -168,7 +158,7 @@ def test_removing_a_position(shop):
 
 
 def test_an_expired_reservation_frees_the_quota(shop, monkeypatch):
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=5)
     later = clock.now() + timedelta(minutes=31)
     monkeypatch.setattr(clock, "now", lambda: later)
@@ -197,7 +187,7 @@ def test_an_expired_reservation_still_orders_while_tickets_are_left(shop, monkey
     shop.add(ticket=1)
     later = clock.now() + timedelta(minutes=45)
     monkeypatch.setattr(clock, "now", lambda: later)
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     response = checkout(shop, email="late@example.com", payment="banktransfer")
     assert response.status_code == 303, response.text
     assert only_order(shop).status == "n"
@@ -237,7 +227,7 @@ def test_checkout_asks_questions_and_attendee_names(shop):
     questions = add_questions(shop)
     with shop.kernel.db.session() as session:
         session.get(Item, shop.ids["ticket"]).personalized = True
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=1)
     form = shop.page(SHOP + "checkout/").text
     position = re.search(r'name="attendee_name_(\d+)"', form).group(1)
@@ -277,7 +267,7 @@ def test_checkout_asks_questions_and_attendee_names(shop):
 
 
 def test_payment_method_is_required_and_must_be_offered(shop):
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=1)
     response = checkout(shop, email="a@example.com", payment="")
     # One method only: it is chosen for the buyer.
@@ -297,7 +287,7 @@ def test_no_payment_method_is_a_message_not_an_error(shop):
 
 
 def test_bank_transfer_order_page_shows_instructions_and_then_downloads(shop):
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=2)
     response = checkout(shop, email="buyer@example.com", payment="banktransfer")
     assert response.status_code == 303
@@ -325,7 +315,7 @@ def test_bank_transfer_order_page_shows_instructions_and_then_downloads(shop):
 
 
 def test_order_page_needs_the_secret(shop):
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=1)
     checkout(shop, email="buyer@example.com", payment="banktransfer")
     order = only_order(shop)
@@ -358,7 +348,8 @@ def test_german(shop):
     shop.add(ticket=1)
     cart = shop.page(SHOP + "cart/").text
     assert "Ihr Warenkorb" in cart and "Verbleibende Zeit" in cart
-    set_event(shop, locales=["en", "de"], **ACCOUNT)
+    shop.settings(locales=["en", "de"])
+    shop.enable_bank_transfer()
     response = checkout(shop, email="x", payment="banktransfer")
     assert "Bitte geben Sie eine gültige E-Mail-Adresse ein." in response.text
     response = checkout(shop, email="de@example.com", payment="banktransfer")
@@ -377,7 +368,7 @@ def test_quota_without_room_for_the_variation_is_unavailable(shop):
 
 def test_answers_are_stored_only_for_asked_questions(shop):
     add_questions(shop)
-    set_event(shop, **ACCOUNT)
+    shop.enable_bank_transfer()
     shop.add(ticket=1)
     form = shop.page(SHOP + "checkout/").text
     age = re.search(r'name="(question_\d+_\d+)" id', form).group(1)
