@@ -27,6 +27,7 @@ from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.checkin.queries import inside_positions, product_allowed
 from boxoffice.kernel.checkin.rules import RuleContext, RuleError, evaluate, explain, uses_entries
+from boxoffice.kernel.i18n import gettext, localize
 from boxoffice.kernel.models.checkin import (
     REASON_ALREADY_REDEEMED,
     REASON_AMBIGUOUS,
@@ -101,6 +102,12 @@ class Scan:
     position_id: int | None = None
     device_pk: int | None = None
     gate_id: int | None = None
+    # Explanations in the language of the ticket's order instead of the request's.
+    use_order_locale: bool = False
+
+    def locale(self, position: OrderPosition) -> str | None:
+        """The language of this scan's explanations (``None``: the current request's)."""
+        return position.order.locale if self.use_order_locale and position.order.locale else None
 
 
 @dataclass
@@ -345,12 +352,17 @@ def _basic_checks(
         return REASON_UNAPPROVED, None
     if scan.type == TYPE_ENTRY:
         zone = event_zone(checkin_list)
+        locale = scan.locale(position)
         if position.valid_from is not None and moment < position.valid_from:
             shown = position.valid_from.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            return REASON_INVALID_TIME, f"This ticket is only valid after {shown}."
+            return REASON_INVALID_TIME, gettext("This ticket is only valid after {moment}.", locale).format(
+                moment=shown
+            )
         if position.valid_until is not None and moment > position.valid_until:
             shown = position.valid_until.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            return REASON_INVALID_TIME, f"This ticket was only valid until {shown}."
+            return REASON_INVALID_TIME, gettext("This ticket was only valid until {moment}.", locale).format(
+                moment=shown
+            )
     if not (checkin_list.all_products or found.listed):
         return REASON_PRODUCT, None
     if checkin_list.subevent_id is not None and position.subevent_id != checkin_list.subevent_id:
@@ -400,6 +412,7 @@ def _rule_context(
         date_from=date_from,
         date_to=date_to,
         date_admission=date_admission,
+        locale=scan.locale(position),
     )
 
 
@@ -436,7 +449,7 @@ def _ask_questions(
             try:
                 text, option_ids = normalise_answer(question, draft, zone=zone)
             except AnswerProblem as error:
-                problem = problem or f"{_first(question.question)}: {error}"
+                problem = problem or f"{localize(question.question, scan.locale(position))}: {error}"
                 still_open.append(question)
                 continue
             existing = answered.get(question.id)
@@ -460,12 +473,6 @@ def _draft(question: Question, raw: Any) -> AnswerDraft:
         if parts and all(part.isdigit() for part in parts):
             return AnswerDraft(question=question.id, options=[int(part) for part in parts])
     return AnswerDraft(question=question.id, answer=raw)
-
-
-def _first(text: dict[str, str] | None) -> str:
-    if not text:
-        return ""
-    return text.get("en") or next(iter(text.values()), "")
 
 
 # --- recording ---------------------------------------------------------------------------------------------------

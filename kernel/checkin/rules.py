@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
+from boxoffice.kernel.i18n import gettext
+
 
 def localize_moment(moment: datetime, zone: tzinfo) -> datetime:
     """A moment without an offset is meant in the event's time zone."""
@@ -55,6 +57,8 @@ class RuleContext:
     date_to: datetime | None
     date_admission: datetime | None
     cache: dict[str, Any] = field(default_factory=dict)
+    # The language of explanations (``None``: the current request's).
+    locale: str | None = None
 
     def local_day(self, moment: datetime) -> date:
         return moment.astimezone(self.zone).date()
@@ -447,9 +451,9 @@ def check_rule(rule: Any, depth: int = 0) -> None:
 
 
 def explain(rule: Any, context: RuleContext) -> str:
-    """Why ``rule`` refused the scan, in words for door staff: the parts of the rule that failed."""
+    """Why ``rule`` refused the scan, in words for door staff (in ``context.locale``): the parts that failed."""
     parts = _failing_parts(rule, context)
-    return ", ".join(dict.fromkeys(parts)) or "Custom rule not fulfilled"
+    return ", ".join(dict.fromkeys(parts)) or gettext("Custom rule not fulfilled", context.locale)
 
 
 def _failing_parts(rule: Any, context: RuleContext) -> list[str]:
@@ -466,11 +470,19 @@ def _failing_parts(rule: Any, context: RuleContext) -> list[str]:
         return failing
     if operator == "or":
         alternatives = [_describe(arg, context) for arg in args]
-        return [" or ".join(alternatives)] if alternatives else []
+        return [_joined("or", alternatives, context)] if alternatives else []
     return [_describe(rule, context)]
 
 
-COMPARISON_WORDS = {"<": "below", "<=": "at most", ">": "above", ">=": "at least", "==": "exactly", "!=": "not"}
+# Sentence templates and words of explanations; they are msgids of the kernel catalog (kernel/locale).
+COMPARISON_TEMPLATES = {
+    "<": "Below {value} {subject}",
+    "<=": "At most {value} {subject}",
+    ">": "Above {value} {subject}",
+    ">=": "At least {value} {subject}",
+    "==": "Exactly {value} {subject}",
+    "!=": "Not {value} {subject}",
+}
 VARIABLE_WORDS = {
     "entries_number": "entries",
     "entries_today": "entries today",
@@ -481,12 +493,21 @@ VARIABLE_WORDS = {
     "product": "product",
     "variation": "variation",
     "gate": "gate",
+    "entries_since": "entries since",
+    "entries_before": "entries before",
+    "entries_days_since": "days with an entry since",
+    "entries_days_before": "days with an entry before",
 }
 
 
+def _joined(operator: str, parts: list[str], context: RuleContext) -> str:
+    return gettext(" and " if operator == "and" else " or ", context.locale).join(parts)
+
+
 def _describe(rule: Any, context: RuleContext) -> str:
+    locale = context.locale
     if not isinstance(rule, dict) or len(rule) != 1:
-        return "Custom rule"
+        return gettext("Custom rule", locale)
     operator, raw = next(iter(rule.items()))
     args = raw if isinstance(raw, list) else [raw]
     if operator in ("isBefore", "isAfter") and len(args) >= 2:
@@ -497,20 +518,22 @@ def _describe(rule: Any, context: RuleContext) -> str:
         if isinstance(moment, datetime):
             moment += _minutes(args) if operator == "isBefore" else -_minutes(args)
             shown = moment.astimezone(context.zone).strftime("%Y-%m-%d %H:%M")
-            return f"Only {'before' if operator == 'isBefore' else 'after'} {shown}"
+            template = "Only before {moment}" if operator == "isBefore" else "Only after {moment}"
+            return gettext(template, locale).format(moment=shown)
     if operator == "inList" and args:
         subject = _variable_name(args[0])
-        return f"{(subject or 'value').capitalize()} not allowed"
-    if operator in COMPARISON_WORDS and len(args) >= 2:
+        word = gettext(subject, locale) if subject else gettext("value", locale)
+        return gettext("{subject} not allowed", locale).format(subject=word[:1].upper() + word[1:])
+    if operator in COMPARISON_TEMPLATES and len(args) >= 2:
         subject = _variable_name(args[0]) or _entries_subject(args[0])
         if subject:
             shown = args[1] if not isinstance(args[1], float) else int(args[1])
-            return f"{COMPARISON_WORDS[operator].capitalize()} {shown} {subject}"
+            return gettext(COMPARISON_TEMPLATES[operator], locale).format(value=shown, subject=gettext(subject, locale))
     if operator == "!":
-        return "Not: " + _describe(args[0] if args else None, context)
+        return gettext("Not: {rule}", locale).format(rule=_describe(args[0] if args else None, context))
     if operator in ("and", "or"):
-        return f" {operator} ".join(_describe(arg, context) for arg in args)
-    return "Custom rule"
+        return _joined(operator, [_describe(arg, context) for arg in args], context)
+    return gettext("Custom rule", locale)
 
 
 def _variable_name(value: Any) -> str | None:
@@ -524,5 +547,5 @@ def _entries_subject(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         operator = next(iter(value))
         if operator.startswith("entries_"):
-            return operator.replace("entries_", "entries ").replace("_", " ")
+            return VARIABLE_WORDS.get(operator, operator.replace("_", " "))
     return None

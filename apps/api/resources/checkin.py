@@ -367,6 +367,7 @@ def scan_of(
         position_id=position_id,
         device_pk=device_pk(call),
         gate_id=gate_id,
+        use_order_locale=data.use_order_locale,
     )
 
 

@@ -248,6 +248,32 @@ def test_rules_refuse_with_an_explanation(api) -> None:
     assert early["reason"] == "rules" and "2020-01-01" in early["reason_explanation"]
 
 
+def test_explanations_in_the_order_locale_or_the_request_locale(api) -> None:
+    checkin_list = make_list(api, rules={"<": [{"var": "entries_today"}, 1]}, allow_multiple_entries=True)
+    secret = place(api)["positions"][0]["secret"]
+    with api.kernel.db.session() as session:
+        from boxoffice.kernel.models.orders import Order, OrderPosition
+
+        session.scalar(select(Order).join(OrderPosition).where(OrderPosition.secret == secret)).locale = "de"
+    assert redeem(api, secret, [checkin_list["id"]]).json()["status"] == "ok"
+    english = redeem(api, secret, [checkin_list["id"]]).json()
+    assert english["reason_explanation"] == "Below 1 entries today"
+    german = redeem(api, secret, [checkin_list["id"]], use_order_locale=True).json()
+    assert german["reason"] == "rules" and german["reason_explanation"] == "Weniger als 1 Eintritte heute"
+    asked_in_german = api.client.post(
+        RPC + "redeem/",
+        json={"secret": secret, "lists": [checkin_list["id"]]},
+        headers={**api.headers(), "Accept-Language": "de"},
+    ).json()
+    assert asked_in_german["reason_explanation"] == "Weniger als 1 Eintritte heute"
+    with api.kernel.db.session() as session:
+        position = session.scalar(select(OrderPosition).where(OrderPosition.secret == secret))
+        position.valid_from = datetime(2040, 1, 1, 12, tzinfo=UTC)
+    early = redeem(api, secret, [checkin_list["id"]], use_order_locale=True).json()
+    assert early["reason"] == "invalid_time"
+    assert early["reason_explanation"] == "Dieses Ticket ist erst ab 2040-01-01 12:00 gültig."
+
+
 def test_annul(api) -> None:
     checkin_list = make_list(api)
     secret = place(api)["positions"][0]["secret"]
