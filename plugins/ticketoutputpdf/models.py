@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, SmallInteger, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from boxoffice.kernel.clock import now
@@ -57,13 +57,3 @@ class TicketLayoutItem(Base):
     sales_channel: Mapped[str] = mapped_column(String(190), default="web")
 
     layout: Mapped[TicketLayout] = relationship(back_populates="assignments")
-
-
-class QrMask(Base):
-    """The mask the QR encoder chose for a ticket secret: choosing it is most of the cost of a QR code, and the
-    choice depends on the secret alone, so it is stored the first time a ticket is drawn and reused after."""
-
-    __tablename__ = "ticketoutputpdf_qr_mask"
-
-    secret: Mapped[str] = mapped_column(String(255), primary_key=True)
-    mask: Mapped[int] = mapped_column(SmallInteger)

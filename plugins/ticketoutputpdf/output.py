@@ -12,18 +12,23 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, object_session
 
-from boxoffice.hookspecs.providers import BatchEntry, GeneratedFile, TicketOutput
-from boxoffice.kernel.i18n import use_locale
+from boxoffice.hookspecs.providers import (
+    PLACEHOLDER_PATTERN,
+    BatchEntry,
+    GeneratedFile,
+    TextPlaceholder,
+    TicketOutput,
+    render_placeholders,
+)
+from boxoffice.kernel.i18n import get_locale, use_locale
 from boxoffice.kernel.models.items import ItemPicture
 from boxoffice.kernel.models.markers import ChangeMarker
 from boxoffice.kernel.pdfs import PdfConcatenator
+from boxoffice.kernel.placeholders import EVENT_ONLY, TextRenderer, complete_context
 from boxoffice.plugins.ticketoutputpdf.layouts import DEFAULT_LAYOUT
-from boxoffice.plugins.ticketoutputpdf.models import QrMask, TicketLayout, TicketLayoutBackground, TicketLayoutItem
+from boxoffice.plugins.ticketoutputpdf.models import TicketLayout, TicketLayoutBackground, TicketLayoutItem
 from boxoffice.plugins.ticketoutputpdf.rendering import (
     Background,
     LayoutDrawer,
@@ -33,7 +38,6 @@ from boxoffice.plugins.ticketoutputpdf.rendering import (
 )
 
 logger = logging.getLogger(__name__)
-MASK_KEY_MAX = 255
 SAMPLE_SECRET = "4yfeueuw3k3bn6m5fvtbmpnbgmq3ks6r"
 PAGES_PER_PART = 1000
 """A batch is drawn in parts of this many pages: reportlab keeps a document's pages until it is saved."""
@@ -88,31 +92,6 @@ def read_layouts(session: Session, event_id: int) -> EventLayouts:
     return found
 
 
-class StoredMasks:
-    """QR masks in the plugin's table, read and written in the unit of work of the tickets being drawn."""
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-
-    def get(self, data: str) -> int | None:
-        if len(data) > MASK_KEY_MAX:
-            return None
-        found = self.session.get(QrMask, data)
-        return found.mask if found is not None else None
-
-    def put(self, data: str, mask: int) -> None:
-        if len(data) > MASK_KEY_MAX:
-            return
-        insert = postgresql_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        statement = insert(QrMask).values(secret=data, mask=mask).on_conflict_do_nothing()
-        try:
-            # A savepoint: losing the race to store a mask must not undo the caller's work.
-            with self.session.begin_nested():
-                self.session.execute(statement)
-        except SQLAlchemyError:
-            logger.warning("could not store the QR mask of a ticket", exc_info=True)
-
-
 class PdfTicketOutput(TicketOutput):
     """PDF tickets drawn from the event's layouts (or a built-in one while the event has none)."""
 
@@ -122,6 +101,8 @@ class PdfTicketOutput(TicketOutput):
         super().__init__(*args, **kwargs)
         self._layouts: EventLayouts | None = None
         self._pictures: dict[int, bytes | None] = {}
+        self._templates: dict[str, tuple[bool, list[TextPlaceholder]]] = {}
+        self._event_texts: dict[tuple[str, str], str] = {}
 
     @property
     def verbose_name(self) -> str:
@@ -140,11 +121,36 @@ class PdfTicketOutput(TicketOutput):
         marker = session.get(ChangeMarker, (self.event.id, CHANGE_RESOURCE))
         return marker.modified.isoformat() if marker is not None else ""
 
+    def _template(self, template: str) -> tuple[bool, list[TextPlaceholder]]:
+        """What drawing ``template`` needs, worked out once per output: whether it comes out the same on every
+        ticket (it names only placeholders of the event, or none that exist) and the placeholders it names."""
+        found = self._templates.get(template)
+        if found is None:
+            names = set(PLACEHOLDER_PATTERN.findall(template))
+            used = [p for p in self.texts.placeholders if p.identifier in names]
+            event_only = all(set(p.required_context) <= EVENT_ONLY for p in used)
+            found = self._templates[template] = (event_only, used)
+        return found
+
     def _ticket(self, position: Any) -> TicketData:
-        context = {"position": position}
+        completed: dict[str, Any] = {}
 
         def text(template: str) -> str:
-            return self.texts.render(template, context)
+            if "{" not in template or not isinstance(self.texts, TextRenderer):
+                return self.texts.render(template, {"position": position})
+            event_only, used = self._template(template)
+            if event_only:
+                # Event name, location …: rendered once per output (a download, or a whole batch) and language.
+                key = (template, get_locale())
+                rendered = self._event_texts.get(key)
+                if rendered is None:
+                    rendered = self._event_texts[key] = self.texts.render(template, {"position": position})
+                return rendered
+            if not completed:
+                completed.update(complete_context(self.event, {"position": position}, self.texts.site_url))
+            # The kernel's renderer with only the placeholders this template names (a batch renders it thousands
+            # of times; matching every placeholder of the event against each ticket is most of that work).
+            return render_placeholders(template, used, completed)
 
         def image(name: str) -> bytes | None:
             if name != "item_picture":
@@ -155,9 +161,7 @@ class PdfTicketOutput(TicketOutput):
                 self._pictures[position.item_id] = picture.content if picture is not None else None
             return self._pictures[position.item_id]
 
-        session = object_session(position)
-        masks = StoredMasks(session) if session is not None else None
-        return TicketData(secret=position.secret, text=text, image=image, masks=masks)
+        return TicketData(secret=position.secret, text=text, image=image)
 
     def draw_sample(self, canvas: Any, layout_id: int) -> int:
         """Draw a layout with every placeholder's sample value (organizers' preview; no order needed)."""

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import EVENT
 from sqlalchemy import func, select
 
 from boxoffice.kernel import clock
@@ -24,6 +23,7 @@ from boxoffice.kernel.orders.drafts import FeeDraft, OrderDraft, PositionDraft
 from boxoffice.kernel.orders.errors import OrderError
 from boxoffice.plugins.offlinesales.models import OfflineSalesBatch, OfflineSalesBatchOrder
 
+EVENT = "/api/v1/organizers/demo/events/democon/"
 BATCHES = EVENT + "offlinesalesbatches/"
 
 
