@@ -12,6 +12,7 @@ Loading the catalog costs a fixed number of queries whatever the number of produ
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,7 +20,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from boxoffice.kernel.availability import QuotaAvailability, quota_availabilities
 from boxoffice.kernel.i18n import localize
@@ -143,14 +144,17 @@ def _buyable(item: Item) -> bool:
 
 def load_storefront(session: Session, settings: Settings, event: Event, now: datetime) -> Storefront:
     """Everything the event page shows, in a fixed number of queries."""
-    items = list(
-        session.scalars(
-            select(Item)
-            .where(Item.event_id == event.id)
-            .options(selectinload(Item.variations))
-            .order_by(Item.position, Item.id)
-        )
-    )
+    items = list(session.scalars(select(Item).where(Item.event_id == event.id).order_by(Item.position, Item.id)))
+    # A plain query rather than the relationship: filling 100s of ORM collections costs more than the query.
+    variations_of: dict[int, list[ItemVariation]] = defaultdict(list)
+    with_variations = [item.id for item in items if item.has_variations]
+    if with_variations:
+        for variation in session.scalars(
+            select(ItemVariation)
+            .where(ItemVariation.item_id.in_(with_variations))
+            .order_by(ItemVariation.position, ItemVariation.id)
+        ):
+            variations_of[variation.item_id].append(variation)
     categories = {
         category.id: category
         for category in session.scalars(select(ItemCategory).where(ItemCategory.event_id == event.id))
@@ -169,7 +173,7 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
             continue
         if item.has_variations:
             variants: list[tuple[ItemVariation | None, str | None]] = []
-            for variation in sorted(item.variations, key=lambda v: (v.position, v.id)):
+            for variation in variations_of[item.id]:
                 if not variation.active or variation.hide_without_voucher or not sold_on_channel(variation):
                     continue
                 window = _window(variation, now)

@@ -18,7 +18,7 @@ writer at a time: the transaction already holds the database's write lock from i
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import select
@@ -65,7 +65,13 @@ def quotas_by_product(session: Session, event_id: int, keys: Iterable[ProductKey
     )
     scopes = quota_scopes(session, candidates)
     session.info.setdefault(SCOPES_KEY, {}).update(scopes)
-    return {key: [quota for quota in candidates if scopes[quota.id].matches(*key)] for key in keys}
+    # Indexed by item first: a shop page asks for every product at once, and comparing each key with every quota
+    # of the event would grow with products times quotas.
+    by_item: dict[int, list[Quota]] = defaultdict(list)
+    for quota in candidates:
+        for item_id in scopes[quota.id].item_ids:
+            by_item[item_id].append(quota)
+    return {key: [quota for quota in by_item.get(key[0], ()) if scopes[quota.id].matches(*key)] for key in keys}
 
 
 def demand(keys: Iterable[ProductKey], quotas: Mapping[ProductKey, list[Quota]]) -> Counter[int]:
