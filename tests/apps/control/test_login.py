@@ -71,9 +71,7 @@ def test_forms_without_the_csrf_token_are_refused(admin):
     response = admin.client.post("/control/event/demo/democon/plugins/banktransfer/enable", data={})
     assert response.status_code == 403
     assert "<html" in response.text
-    wrong = admin.client.post(
-        "/control/event/demo/democon/plugins/banktransfer/enable", data={"_csrf_token": "forged"}
-    )
+    wrong = admin.client.post("/control/event/demo/democon/plugins/banktransfer/enable", data={"_csrf_token": "forged"})
     assert wrong.status_code == 403
 
 
