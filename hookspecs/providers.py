@@ -1761,6 +1761,11 @@ class OutboundChannel(abc.ABC):
         """Carry out one delivery; the returned JSON value is stored on the entry. Must tolerate repeats."""
         raise NotImplementedError
 
+    def after_attempt(self, session: Session, delivery: OutboundDelivery, error: BaseException | None) -> None:
+        """Called in the transaction that records the attempt's outcome (``error`` is ``None`` on success), e.g. to
+        write a call log with it instead of committing a transaction of its own; nothing by default."""
+        return None
+
 
 __all__ = [
     "FEE_TYPES",

@@ -238,6 +238,8 @@ def _record(
             .values(**values)
             .execution_options(synchronize_session=False)
         )
+        if channel is not None:
+            channel.after_attempt(session, delivery, error)
     return str(values.get("status", OUTBOUND_WAITING))
 
 

@@ -14,7 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from boxoffice.hookspecs.providers import (
@@ -217,6 +217,10 @@ class WebhookChannel(OutboundChannel):
     give_up_after = timedelta(days=3)
     lease = timedelta(seconds=TIMEOUT_SECONDS * 3)
 
+    def __init__(self) -> None:
+        # Calls made but not yet recorded, by entry id (each entry is handled by one thread at a time).
+        self._calls: dict[int, WebhookCall] = {}
+
     def deliver(self, delivery: OutboundDelivery, context: JobContext) -> dict[str, Any] | None:
         with context.session() as session:
             hook = session.get(Webhook, int(delivery.target))
@@ -235,31 +239,33 @@ class WebhookChannel(OutboundChannel):
             problem = f"{type(error).__name__}: {error}"
         elapsed = time.perf_counter() - started
         success = 200 <= status_code < 300
-        with context.session() as session:
-            session.add(
-                WebhookCall(
-                    webhook_id=int(delivery.target),
-                    entry_id=delivery.id,
-                    datetime=clock.now(),
-                    target_url=url,
-                    action_type=action,
-                    is_retry=delivery.attempt > 1,
-                    execution_time=elapsed,
-                    return_code=status_code,
-                    success=success,
-                    payload=delivery.payload,
-                    response_body=text if problem is None else problem[:RESPONSE_KEPT_CHARS],
-                )
-            )
-            if status_code == 410:
-                hook = session.get(Webhook, int(delivery.target))
-                if hook is not None:
-                    hook.enabled = False
+        # Written with the attempt's outcome (see after_attempt): one commit per call instead of two.
+        self._calls[delivery.id] = WebhookCall(
+            webhook_id=int(delivery.target),
+            entry_id=delivery.id,
+            datetime=clock.now(),
+            target_url=url,
+            action_type=action,
+            is_retry=delivery.attempt > 1,
+            execution_time=elapsed,
+            return_code=status_code,
+            success=success,
+            payload=delivery.payload,
+            response_body=text if problem is None else problem[:RESPONSE_KEPT_CHARS],
+        )
         if success:
             return {"status_code": status_code}
         if status_code == 410:
             raise DiscardedSyncError("The receiver answered 410 Gone: the webhook was disabled.")
         raise RecoverableSyncError(problem or f"The receiver answered HTTP {status_code}.")
+
+    def after_attempt(self, session: Session, delivery: OutboundDelivery, error: BaseException | None) -> None:
+        call = self._calls.pop(delivery.id, None)
+        if call is None:
+            return
+        session.add(call)
+        if call.return_code == 410:
+            session.execute(update(Webhook).where(Webhook.id == call.webhook_id).values(enabled=False))
 
 
 def delete_old_calls(context: JobContext) -> int:
