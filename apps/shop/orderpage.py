@@ -148,7 +148,8 @@ def build_order_view(kernel: Kernel, session: Session, event: Event, order: Orde
 
     providers = payment_providers(kernel, session, event)
     open_payments = []
-    if order.status == STATUS_PENDING:
+    # Nothing to pay before the organizer approved the order.
+    if order.status == STATUS_PENDING and not order.require_approval:
         for payment in order.payments:
             if payment.state not in OPEN_PAYMENT_STATES:
                 continue

@@ -376,3 +376,65 @@ def test_answers_are_stored_only_for_asked_questions(shop):
     assert response.status_code == 303
     with shop.kernel.db.session() as session:
         assert session.scalar(select(func.count()).select_from(QuestionAnswer)) == 1
+
+
+def test_presale_window(shop):
+    now = clock.now()
+    with shop.kernel.db.session() as session:
+        session.get(Event, shop.ids["event"]).presale_start = now + timedelta(days=1)
+    page = shop.page().text
+    assert "The presale for this event has not started yet." in page
+    assert 'name="item_' not in page
+    shop.add(ticket=1)  # a form posted anyway (an old tab) is refused with the reason
+    assert "cannot be bought at the moment" in shop.page().text
+    with shop.kernel.db.session() as session:
+        event = session.get(Event, shop.ids["event"])
+        event.presale_start, event.presale_end = None, now - timedelta(minutes=1)
+    assert "The presale for this event is over." in shop.page().text
+    assert cart_rows(shop) == 0
+
+
+def test_products_not_for_sale_on_the_page(shop):
+    from boxoffice.kernel.models.categories import ItemCategory
+
+    now = clock.now()
+    with shop.kernel.db.session() as session:
+        event = session.get(Event, shop.ids["event"])
+        addons = ItemCategory(event=event, name={"en": "Extras"}, is_addon=True)
+        session.add(addons)
+        session.flush()
+        hidden = {
+            "Inactive": {"active": False},
+            "Voucher only": {"require_voucher": True},
+            "Box office only": {"all_sales_channels": False, "limit_sales_channels": ["box"]},
+            "Later hidden": {"available_from": now + timedelta(days=1)},
+        }
+        for name, fields in hidden.items():
+            session.add(Item(event=event, name={"en": name}, default_price=Decimal(1), **fields))
+        session.add(Item(event=event, name={"en": "Add-on"}, default_price=Decimal(1), category_id=addons.id))
+        shown = Item(
+            event=event,
+            name={"en": "Early bird"},
+            default_price=Decimal(1),
+            available_until=now - timedelta(days=1),
+            available_until_mode="info",
+        )
+        session.add(shown)
+        session.flush()
+        session.add(Quota(event=event, name="Early", size=10, items=[shown]))
+    page = shop.page().text
+    for name in ("Inactive", "Voucher only", "Box office only", "Later hidden", "Add-on"):
+        assert name not in page
+    assert "Early bird" in page and "No longer on sale" in page
+    assert "Ticket" in page
+
+
+def test_orders_awaiting_approval_show_no_payment_yet(shop):
+    with shop.kernel.db.session() as session:
+        session.get(Item, shop.ids["ticket"]).require_approval = True
+    shop.enable_bank_transfer()
+    shop.add(ticket=1)
+    response = checkout(shop, email="a@example.com", payment="banktransfer")
+    page = shop.page(response.headers["location"]).text
+    assert "Awaiting approval by the organizer" in page
+    assert "payment-instructions" not in page
