@@ -3,7 +3,7 @@
 from setuptools import find_namespace_packages, setup
 
 FOLDERS = ("kernel", "hookspecs", "plugins", "apps")
-DATA = ["*.po", "*.pot", "*.mako", "*.html", "*.json", "py.typed", "*.ttf", "*.txt", "*.css"]
+DATA = ["*.po", "*.pot", "*.mako", "*.html", "*.json", "py.typed", "*.ttf", "*.txt", "*.css", "*.js"]
 
 packages: list[str] = []
 package_dir: dict[str, str] = {}
