@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from boxoffice.apps.control.auth import SESSION_PASSWORD_MARK, SESSION_USER, find_user, password_mark, safe_next
@@ -16,7 +17,7 @@ from boxoffice.kernel.i18n import gettext as _
 
 
 @get("/login", sync_to_thread=False)
-def login_form(request: Request, next: str | None = None) -> Template:
+def login_form(request: Request, next: FromQuery[str | None] = None) -> Template:
     return page(request, "login.html", next=safe_next(next), email="")
 
 

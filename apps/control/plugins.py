@@ -12,9 +12,10 @@ from typing import Any
 from litestar import Request, Router, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
@@ -75,14 +76,22 @@ def _plugin_list(session: Session, kernel: Kernel, viewer: Viewer, organizer: st
 
 
 @get(EVENT + "/plugins/")
-async def plugin_list(request: Request, viewer: Viewer, organizer: str, event: str) -> Template:
+async def plugin_list(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template:
     """Every plugin that can be switched on the event, with name, description and state."""
     context = await in_db(request, _plugin_list, kernel_of(request), viewer, organizer, event)
     return page(request, "plugins.html", **context)
 
 
 def _switch(
-    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, event: str, name: str, enable: bool
+    session: Session,
+    kernel: Kernel,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    name: str,
+    enable: bool,
 ) -> bool:
     found = event_page(kernel, session, viewer, organizer, event, active="plugins", permission=PLUGINS_PERMISSION)
     if name not in switchable(kernel):
@@ -93,7 +102,12 @@ def _switch(
 
 @post(EVENT + "/plugins/{name:str}/{action:str}")
 async def plugin_switch(
-    request: Request, viewer: Viewer, organizer: str, event: str, name: str, action: str
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    name: FromPath[str],
+    action: FromPath[str],
 ) -> Redirect:
     """Enable (``action`` ``enable``) or disable (``disable``) a plugin on the event, audit-logged as the user."""
     if action not in ("enable", "disable"):
@@ -268,14 +282,24 @@ def _save(
 
 
 @get(EVENT + "/plugins/{name:str}/")
-async def plugin_settings(request: Request, viewer: Viewer, organizer: str, event: str, name: str) -> Template:
+async def plugin_settings(
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    name: FromPath[str],
+) -> Template:
     context = await in_db(request, _plugin_settings, kernel_of(request), viewer, organizer, event, name)
     return page(request, "plugin.html", **context)
 
 
 @post(EVENT + "/plugins/{name:str}/")
 async def plugin_settings_save(
-    request: Request, viewer: Viewer, organizer: str, event: str, name: str
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    name: FromPath[str],
 ) -> Template | Redirect:
     data = await form_data(request)
     raw_index = str(data.get("form") or "0")

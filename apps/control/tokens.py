@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -70,13 +72,13 @@ def _create(
 
 
 @get("/organizer/{organizer:str}/tokens")
-async def token_list(request: Request, viewer: Viewer, organizer: str) -> Template:
+async def token_list(request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str]) -> Template:
     context = await in_db(request, _teams, kernel_of(request), viewer, organizer)
     return page(request, "tokens.html", **context)
 
 
 @post("/organizer/{organizer:str}/tokens")
-async def token_create(request: Request, viewer: Viewer, organizer: str) -> Template:
+async def token_create(request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str]) -> Template:
     """Create a token; the answer is the page itself (not a redirect) because the secret is shown only now."""
     form = await form_data(request)
     context, errors = await in_db(

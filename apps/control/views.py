@@ -7,8 +7,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect, Template
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
@@ -80,7 +81,7 @@ def _organizers_and_events(session: Session, viewer: Viewer) -> list[dict[str, A
 
 
 @get("/")
-async def index(request: Request, viewer: Viewer) -> Template:
+async def index(request: Request, viewer: NamedDependency[Viewer]) -> Template:
     """Pick an organizer and an event."""
     organizers = await in_db(request, _organizers_and_events, viewer)
     return page(request, "index.html", viewer=viewer, organizers=organizers)
@@ -145,7 +146,9 @@ def _dashboard(session: Session, kernel: Kernel, viewer: Viewer, organizer: str,
 
 
 @get(EVENT + "/")
-async def dashboard(request: Request, viewer: Viewer, organizer: str, event: str) -> Template:
+async def dashboard(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template:
     """Sales at a glance: orders by status, revenue, quota fill."""
     context = await in_db(request, _dashboard, kernel_of(request), viewer, organizer, event)
     return page(request, "dashboard.html", **context)
@@ -155,7 +158,14 @@ async def dashboard(request: Request, viewer: Viewer, organizer: str, event: str
 
 
 def _order_list(
-    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, event: str, query: str, status: str, number: int
+    session: Session,
+    kernel: Kernel,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    query: str,
+    status: str,
+    number: int,
 ) -> dict[str, Any]:
     found = event_page(kernel, session, viewer, organizer, event, active="orders", permission=ORDERS_READ)
     conditions = [Order.event_id == found.event.id]
@@ -218,12 +228,12 @@ def _order_list(
 @get(EVENT + "/orders/")
 async def order_list(
     request: Request,
-    viewer: Viewer,
-    organizer: str,
-    event: str,
-    q: str = "",
-    status: str = "",
-    page_number: Annotated[int, Parameter(query="page", ge=1, le=1_000_000)] = 1,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    q: FromQuery[str] = "",
+    status: FromQuery[str] = "",
+    page_number: Annotated[int, QueryParameter(query="page", ge=1, le=1_000_000)] = 1,
 ) -> Template:
     """Orders, newest first; search by order code, e-mail address or attendee; filter by status; paged."""
     context = await in_db(
@@ -308,13 +318,25 @@ def _order_detail(
 
 
 @get(EVENT + "/orders/{code:str}/")
-async def order_detail(request: Request, viewer: Viewer, organizer: str, event: str, code: str) -> Template:
+async def order_detail(
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    code: FromPath[str],
+) -> Template:
     context = await in_db(request, _order_detail, kernel_of(request), viewer, organizer, event, code)
     return page(request, "order.html", **context)
 
 
 def _order_action(
-    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, event: str, code: str, action: str
+    session: Session,
+    kernel: Kernel,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    code: str,
+    action: str,
 ) -> str:
     found = event_page(kernel, session, viewer, organizer, event, active="orders", permission=ORDERS_WRITE)
     order = _load_order(session, found, code)
@@ -326,7 +348,12 @@ def _order_action(
 
 
 async def _run_order_action(
-    request: Request, viewer: Viewer, organizer: str, event: str, code: str, action: str
+    request: Request,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    code: str,
+    action: str,
 ) -> Redirect:
     kernel = kernel_of(request)
     try:
@@ -340,12 +367,24 @@ async def _run_order_action(
 
 
 @post(EVENT + "/orders/{code:str}/mark-paid")
-async def order_mark_paid(request: Request, viewer: Viewer, organizer: str, event: str, code: str) -> Redirect:
+async def order_mark_paid(
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    code: FromPath[str],
+) -> Redirect:
     return await _run_order_action(request, viewer, organizer, event, code, "paid")
 
 
 @post(EVENT + "/orders/{code:str}/cancel")
-async def order_cancel(request: Request, viewer: Viewer, organizer: str, event: str, code: str) -> Redirect:
+async def order_cancel(
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    code: FromPath[str],
+) -> Redirect:
     return await _run_order_action(request, viewer, organizer, event, code, "cancel")
 
 
@@ -403,7 +442,9 @@ def _products(session: Session, kernel: Kernel, viewer: Viewer, organizer: str, 
 
 
 @get(EVENT + "/products/")
-async def products(request: Request, viewer: Viewer, organizer: str, event: str) -> Template:
+async def products(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template:
     context = await in_db(request, _products, kernel_of(request), viewer, organizer, event)
     return page(request, "products.html", **context)
 
@@ -419,7 +460,13 @@ def _names(form: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
 
 
 def _save_product(
-    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, event: str, item_id: int | None, form: dict
+    session: Session,
+    kernel: Kernel,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    item_id: int | None,
+    form: dict,
 ) -> dict[str, str]:
     found = event_page(kernel, session, viewer, organizer, event, active="products", permission=ITEMS_WRITE)
     errors: dict[str, str] = {}
@@ -464,7 +511,11 @@ def _save_product(
 
 
 async def _product_post(
-    request: Request, viewer: Viewer, organizer: str, event: str, item_id: int | None
+    request: Request,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    item_id: int | None,
 ) -> Template | Redirect:
     form = await form_data(request)
     errors = await in_db(request, _save_product, kernel_of(request), viewer, organizer, event, item_id, form)
@@ -476,13 +527,19 @@ async def _product_post(
 
 
 @post(EVENT + "/products/")
-async def product_create(request: Request, viewer: Viewer, organizer: str, event: str) -> Template | Redirect:
+async def product_create(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template | Redirect:
     return await _product_post(request, viewer, organizer, event, None)
 
 
 @post(EVENT + "/products/{item_id:int}")
 async def product_update(
-    request: Request, viewer: Viewer, organizer: str, event: str, item_id: int
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    item_id: FromPath[int],
 ) -> Template | Redirect:
     return await _product_post(request, viewer, organizer, event, item_id)
 
@@ -506,13 +563,21 @@ def _quotas(session: Session, kernel: Kernel, viewer: Viewer, organizer: str, ev
 
 
 @get(EVENT + "/quotas/")
-async def quotas(request: Request, viewer: Viewer, organizer: str, event: str) -> Template:
+async def quotas(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template:
     context = await in_db(request, _quotas, kernel_of(request), viewer, organizer, event)
     return page(request, "quotas.html", **context)
 
 
 def _save_quota(
-    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, event: str, quota_id: int | None, form: dict
+    session: Session,
+    kernel: Kernel,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    quota_id: int | None,
+    form: dict,
 ) -> dict[str, str]:
     found = event_page(kernel, session, viewer, organizer, event, active="quotas", permission=ITEMS_WRITE)
     errors: dict[str, str] = {}
@@ -557,7 +622,11 @@ def _save_quota(
 
 
 async def _quota_post(
-    request: Request, viewer: Viewer, organizer: str, event: str, quota_id: int | None
+    request: Request,
+    viewer: Viewer,
+    organizer: str,
+    event: str,
+    quota_id: int | None,
 ) -> Template | Redirect:
     form = await form_data(request)
     errors = await in_db(request, _save_quota, kernel_of(request), viewer, organizer, event, quota_id, form)
@@ -569,13 +638,19 @@ async def _quota_post(
 
 
 @post(EVENT + "/quotas/")
-async def quota_create(request: Request, viewer: Viewer, organizer: str, event: str) -> Template | Redirect:
+async def quota_create(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
+) -> Template | Redirect:
     return await _quota_post(request, viewer, organizer, event, None)
 
 
 @post(EVENT + "/quotas/{quota_id:int}")
 async def quota_update(
-    request: Request, viewer: Viewer, organizer: str, event: str, quota_id: int
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    event: FromPath[str],
+    quota_id: FromPath[int],
 ) -> Template | Redirect:
     return await _quota_post(request, viewer, organizer, event, quota_id)
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.response import Template
 from sqlalchemy import or_, select
@@ -44,7 +45,9 @@ def control_event_navigation(event: Any) -> NavigationEntry:
 
 
 @get("/transactions", sync_to_thread=True)
-def transactions(request: Request, event: Any, viewer: Any, kernel: Any) -> Template:
+def transactions(
+    request: Request, event: NamedDependency[Any], viewer: NamedDependency[Any], kernel: NamedDependency[Any]
+) -> Template:
     """The organizer's imported transfers that belong to this event's orders or to no order yet, newest first."""
     principal = viewer.principal(event.organizer_id)
     if principal is None or not principal.has_event_permission(ORDERS_READ):
