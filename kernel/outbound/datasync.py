@@ -34,7 +34,7 @@ from boxoffice.kernel.models.checkin import Checkin
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.models.outbound import OUTBOUND_WAITING, OutboundEntry, SyncMapping, SyncResult
 from boxoffice.kernel.models.questions import Question
-from boxoffice.kernel.outbound import enqueue
+from boxoffice.kernel.outbound import enqueue, wake_on_commit
 
 if TYPE_CHECKING:
     from boxoffice.hookspecs.providers import JobContext
@@ -67,13 +67,15 @@ def enqueue_order(
             OutboundEntry.object_key == order.code,
             OutboundEntry.event_id == order.event_id,
             OutboundEntry.status == OUTBOUND_WAITING,
-            OutboundEntry.attempts == 0,
         )
     )
     if waiting is not None:
+        # The waiting run will read the order as it is then, so it covers this change too.
         waiting.payload = {**waiting.payload, "triggered_by": triggered_by}
         if not_before is not None:
             waiting.next_attempt = not_before
+        elif immediate and waiting.next_attempt <= clock.now():
+            wake_on_commit(session, waiting.id)
         return waiting, False
     entry = enqueue(
         session,
