@@ -79,26 +79,6 @@ class OrderListExporter(ListExporter):
         events = events_of(self)
         conditions = order_conditions(params, [event.id for event in events])
         yield ProgressTotal(session.scalar(select(func.count(Order.id)).where(*conditions)) or 0)
-        live_positions = (
-            select(func.count(OrderPosition.id))
-            .where(OrderPosition.order_id == Order.id, OrderPosition.canceled.is_(False))
-            .scalar_subquery()
-        )
-        received = (
-            select(func.coalesce(func.sum(OrderPayment.amount), 0))
-            .where(OrderPayment.order_id == Order.id, OrderPayment.state.in_(("confirmed", "refunded")))
-            .scalar_subquery()
-        )
-        refunded = (
-            select(func.coalesce(func.sum(OrderRefund.amount), 0))
-            .where(OrderRefund.order_id == Order.id, OrderRefund.state == "done")
-            .scalar_subquery()
-        )
-        last_payment = (
-            select(func.max(OrderPayment.payment_date))
-            .where(OrderPayment.order_id == Order.id, OrderPayment.state == "confirmed")
-            .scalar_subquery()
-        )
         statement = (
             select(
                 Order.id,
@@ -110,10 +90,6 @@ class OrderListExporter(ListExporter):
                 Order.phone,
                 Order.datetime,
                 Order.total,
-                received,
-                refunded,
-                last_payment,
-                live_positions,
                 InvoiceAddress.company,
                 InvoiceAddress.name_parts,
                 InvoiceAddress.street,
@@ -152,10 +128,45 @@ class OrderListExporter(ListExporter):
             "Language",
             "Comment",
         ]
+        batch: list[Any] = []
         for row in chunked(session, statement, Order.id):
-            (_id, slug, code, status, testmode, email, phone, when, total, received_sum, refunded_sum, paid_at,
-             tickets, company, name_parts, street, zipcode, city, country, vat_id, channel, locale,
-             comment) = row  # fmt: skip
+            batch.append(row)
+            if len(batch) == CHUNK:
+                yield from self._with_sums(session, batch)
+                batch = []
+        yield from self._with_sums(session, batch)
+
+    def _with_sums(self, session: Any, batch: list[Any]) -> Iterator[Sequence[Any]]:
+        """The rows of one chunk with tickets, amount paid and last payment, from one grouped query each."""
+        if not batch:
+            return
+        ids = [row[0] for row in batch]
+        tickets = dict(
+            session.execute(
+                select(OrderPosition.order_id, func.count(OrderPosition.id))
+                .where(OrderPosition.order_id.in_(ids), OrderPosition.canceled.is_(False))
+                .group_by(OrderPosition.order_id)
+            ).all()
+        )
+        received = {
+            order_id: (Decimal(amount or 0), paid_at)
+            for order_id, amount, paid_at in session.execute(
+                select(OrderPayment.order_id, func.sum(OrderPayment.amount), func.max(OrderPayment.payment_date))
+                .where(OrderPayment.order_id.in_(ids), OrderPayment.state.in_(("confirmed", "refunded")))
+                .group_by(OrderPayment.order_id)
+            )
+        }
+        refunded = dict(
+            session.execute(
+                select(OrderRefund.order_id, func.sum(OrderRefund.amount))
+                .where(OrderRefund.order_id.in_(ids), OrderRefund.state == "done")
+                .group_by(OrderRefund.order_id)
+            ).all()
+        )
+        for row in batch:
+            (order_id, slug, code, status, testmode, email, phone, when, total, company, name_parts, street, zipcode,
+             city, country, vat_id, channel, locale, comment) = row  # fmt: skip
+            paid, paid_at = received.get(order_id, (Decimal(0), None))
             yield [
                 *_event_value(self, slug),
                 code,
@@ -165,9 +176,9 @@ class OrderListExporter(ListExporter):
                 phone,
                 when,
                 Decimal(total),
-                Decimal(received_sum) - Decimal(refunded_sum),
+                paid - Decimal(refunded.get(order_id) or 0),
                 paid_at,
-                tickets,
+                tickets.get(order_id, 0),
                 company,
                 format_name(name_parts) if name_parts else None,
                 street,
