@@ -11,9 +11,9 @@ and offline sales plugins on, one product with a quota of N, and the ticket layo
 
 Each step runs in a fresh process, so the peak RSS printed is that step's: ``create`` is the job behind
 ``POST …/offlinesalesbatches/`` (every order, position, payment, ledger row and log entry in one transaction, quota
-locked and counted once), ``render`` the job behind ``POST …/offlinesalesbatches/{id}/render/`` (first print: the
-QR masks are searched and stored), ``render again`` a reprint (masks known). On a shared machine wall-clock figures
-are depressed by whatever else runs; the CPU figures are the process's own.
+locked and counted once), ``render`` the job behind ``POST …/offlinesalesbatches/{id}/render/``, ``render again``
+a reprint. On a shared machine wall-clock figures are depressed by whatever else runs; the CPU figures are the
+process's own.
 """
 
 from __future__ import annotations

@@ -10,13 +10,13 @@ written straight into the database (this measures rendering, not order placement
 
 Figures:
 
-* ``render``: ``generate(position)`` of the ``pdf`` output (one file per ticket), first with QR masks not yet
-  known to the process (segno searches the best mask), then again for the same tickets (mask remembered);
+* ``render``: ``generate(position)`` of the ``pdf`` output (one file per ticket), twice for the same tickets (the
+  second pass shows what warm caches — fonts, background, event texts — leave);
 * ``download``: the kernel's download path (cache miss → generation job in-process → file in the cache → read),
   the work behind ``GET …/orderpositions/{id}/download/pdf/`` without HTTP;
 * ``bulk N``: the ``tickets.render_batch`` job for N tickets in a fresh process (parts of 1,000 pages joined into
   one file), its tickets/s, file size and the process's peak RSS, so several N show whether memory stays flat; the
-  first print of a ticket searches its QR mask and stores it, a reprint (the largest N again) reads it.
+  largest N runs twice (first print and reprint; they cost the same since QR codes are no longer cached per secret).
 
 Use ``taskset -c 1`` to pin it to one core. On a shared machine wall-clock figures are depressed by whatever else
 runs; the figures per CPU second (the process's own CPU time) are closer to what one free core does.
@@ -158,7 +158,7 @@ def single(kernel: Kernel, event_id: int, count: int) -> None:
         positions = list(session.scalars(select(OrderPosition).order_by(OrderPosition.id).limit(count)))
         for position in positions:
             position.order  # noqa: B018  (loaded before timing)
-        for label in ("render, masks unknown", "render, masks known"):
+        for label in ("render, first pass", "render, second pass"):
             started, cpu = time.perf_counter(), time.process_time()
             size = 0
             for position in positions:
@@ -249,8 +249,8 @@ def main() -> None:
         single(kernel, event_id, arguments.single)
         kernel.close()
         for size in sizes:
-            bulk(folder, size, "first print (QR masks searched, then stored)")
-        bulk(folder, max(sizes), "reprint (QR masks stored)")
+            bulk(folder, size, "first print")
+        bulk(folder, max(sizes), "reprint")
 
 
 if __name__ == "__main__":
