@@ -19,6 +19,19 @@ from boxoffice.kernel.db import Base, normalise_url
 from boxoffice.kernel.migrations import upgrade
 from boxoffice.kernel.plugins import PluginManager
 
+
+def _redis_database_per_worker() -> None:
+    """Give each pytest-xdist worker a Redis database of its own: Celery queues and job keys must not mix."""
+    url = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "")
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if url and index:
+        base, _, _database = url.rpartition("/")
+        os.environ["BOXOFFICE_TEST_REDIS_URL"] = f"{base}/{max(0, 9 - index)}"
+
+
+# Before any test module reads the variable at import time.
+_redis_database_per_worker()
 POSTGRES_URL = os.environ.get("BOXOFFICE_TEST_DATABASE_URL", "")
 
 
