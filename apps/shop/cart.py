@@ -25,6 +25,7 @@ from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import CartPosition
+from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders.carts import create_cart_position, delete_cart_position
 from boxoffice.kernel.orders.drafts import CartDraft
 from boxoffice.kernel.orders.errors import OrderError
@@ -55,6 +56,7 @@ class CartLine:
     position: CartPosition
     item: Item
     variation: ItemVariation | None
+    voucher_code: str | None = None
 
     @property
     def price(self) -> Decimal:
@@ -112,8 +114,19 @@ def load_cart(session: Session, event: Event, cart_id: str | None, now: datetime
         if variation_ids
         else {}
     )
+    voucher_ids = {p.voucher_id for p in positions if p.voucher_id is not None}
+    codes = (
+        dict(session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(voucher_ids))).tuples().all())
+        if voucher_ids
+        else {}
+    )
     lines = [
-        CartLine(p, items[p.item_id], variations.get(p.variation_id) if p.variation_id is not None else None)
+        CartLine(
+            p,
+            items[p.item_id],
+            variations.get(p.variation_id) if p.variation_id is not None else None,
+            codes.get(p.voucher_id) if p.voucher_id is not None else None,
+        )
         for p in positions
     ]
     return Cart(cart_id, lines, now)
@@ -209,10 +222,13 @@ def add_to_cart(
                 cart_id=cart.cart_id,
                 expires=expires,
                 sales_channel="web",
+                voucher=offer.voucher.code if offer.voucher is not None else None,
             )
             try:
                 create_cart_position(kernel, session, storefront.event, draft, shop_cart=True)
-            except OrderError:
+            except OrderError as problem:
+                if problem.errors and "voucher" in problem.errors:
+                    raise ShopError(_("This voucher cannot be used for this many products.")) from None
                 raise ShopError(
                     _("Not enough tickets of %(product)s are left to add them to your cart.")
                     % {"product": offer_name(offer)}

@@ -22,15 +22,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from boxoffice.kernel.availability import QuotaAvailability, quota_availabilities
+from boxoffice.kernel.availability import QuotaAvailability, QuotaScope, quota_availabilities, quota_scopes
 from boxoffice.kernel.i18n import localize
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.categories import ItemCategory
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.quotas import Quota
 from boxoffice.kernel.models.taxes import TaxRule
+from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import quotas as kernel_quotas
-from boxoffice.kernel.orders.pricing import taxed_catalog_price
+from boxoffice.kernel.orders.placement import voucher_problem
+from boxoffice.kernel.orders.pricing import taxed_catalog_price, voucher_price
 
 if TYPE_CHECKING:
     from boxoffice.kernel.settings import Settings
@@ -55,6 +57,8 @@ class Offer:
     left: int | None
     problem: str | None
     max_quantity: int
+    # Reserved with the storefront's voucher (which then sets the price and may open hidden products).
+    voucher: Voucher | None = None
 
     @property
     def key(self) -> tuple[int, int | None]:
@@ -96,6 +100,7 @@ class Storefront:
     sections: list[Section]
     presale_problem: str | None
     show_quota_left: bool
+    voucher: Voucher | None = None
 
     @property
     def offers(self) -> dict[tuple[int, int | None], Offer]:
@@ -138,12 +143,35 @@ def _window(thing: Item | ItemVariation, now: datetime) -> str | None:
     return None
 
 
-def _buyable(item: Item) -> bool:
-    return item.active and not item.require_voucher and not item.hide_without_voucher and not item.require_bundling
+def _needs_voucher(thing: Item | ItemVariation) -> bool:
+    return bool(getattr(thing, "require_voucher", False) or thing.hide_without_voucher)
 
 
-def load_storefront(session: Session, settings: Settings, event: Event, now: datetime) -> Storefront:
-    """Everything the event page shows, in a fixed number of queries."""
+def load_storefront(
+    session: Session, settings: Settings, event: Event, now: datetime, voucher: Voucher | None = None
+) -> Storefront:
+    """Everything the event page shows, in a fixed number of queries; with ``voucher`` (a code the buyer redeems)
+    the products it is valid for at its price, including those sold only with a voucher."""
+    voucher_scopes: dict[int, QuotaScope] = {}
+    if voucher is not None and voucher.quota_id is not None:
+        quota = session.get(Quota, voucher.quota_id)
+        voucher_scopes = quota_scopes(session, [quota]) if quota is not None else {}
+
+    def redeemable(item: Item, variation: ItemVariation | None) -> bool:
+        if voucher is None:
+            return False
+        if voucher.quota_id is not None and voucher.quota_id not in voucher_scopes:
+            return False
+        return not voucher_problem(session, voucher, item, variation, None, scopes=voucher_scopes)
+
+    def opens(thing: Item | ItemVariation, item: Item, variation: ItemVariation | None) -> bool:
+        """Whether a product needing a voucher is shown: only with one valid for it (hidden ones: if it says so)."""
+        if not _needs_voucher(thing):
+            return True
+        if thing.hide_without_voucher and (voucher is None or not voucher.show_hidden_items):
+            return False
+        return redeemable(item, variation)
+
     items = list(session.scalars(select(Item).where(Item.event_id == event.id).order_by(Item.position, Item.id)))
     # A plain query rather than the relationship: filling 100s of ORM collections costs more than the query.
     variations_of: dict[int, list[ItemVariation]] = defaultdict(list)
@@ -166,7 +194,11 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
     shown: list[tuple[Item, list[tuple[ItemVariation | None, str | None]]]] = []
     for item in items:
         category = categories.get(item.category_id) if item.category_id is not None else None
-        if not _buyable(item) or not sold_on_channel(item) or (category is not None and category.is_addon):
+        if not item.active or item.require_bundling or not sold_on_channel(item):
+            continue
+        if category is not None and category.is_addon:
+            continue
+        if not item.has_variations and not opens(item, item, None):
             continue
         item_window = _window(item, now)
         if item_window == "hide":
@@ -174,7 +206,9 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
         if item.has_variations:
             variants: list[tuple[ItemVariation | None, str | None]] = []
             for variation in variations_of[item.id]:
-                if not variation.active or variation.hide_without_voucher or not sold_on_channel(variation):
+                if not variation.active or not sold_on_channel(variation):
+                    continue
+                if not opens(variation, item, variation) or not opens(item, item, variation):
                     continue
                 window = _window(variation, now)
                 if window != "hide":
@@ -202,13 +236,20 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
             listed = variation.default_price if variation is not None and variation.default_price is not None else None
             base = Decimal(listed if listed is not None else item.default_price)
             rule = rules.get(item.tax_rule_id) if item.tax_rule_id is not None else None
-            price = taxed_catalog_price(base, rule).gross
+            with_voucher = voucher if redeemable(item, variation) else None
+            price = taxed_catalog_price(voucher_price(with_voucher, base), rule).gross
             key = (item.id, variation.id if variation else None, None)
             left, problem = _left(by_product.get(key, []), availability)
+            # A voucher that skips quotas, or holds its unit in them already, is limited by its own uses only.
+            held = with_voucher is not None and with_voucher.block_quota and problem == SOLD_OUT
+            if with_voucher is not None and (with_voucher.allow_ignore_quota or held):
+                left, problem = None, None
             problem = window_problem or problem
             limit = min(order_limit, item.max_per_order or order_limit)
             if left is not None:
                 limit = min(limit, left)
+            if with_voucher is not None:
+                limit = min(limit, with_voucher.max_usages - with_voucher.redeemed)
             item_shows_left = item.show_quota_left if item.show_quota_left is not None else show_left
             offers.append(
                 Offer(
@@ -218,6 +259,7 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
                     left=left if item_shows_left else None,
                     problem=problem,
                     max_quantity=0 if problem else max(limit, 0),
+                    voucher=with_voucher,
                 )
             )
         category_id = item.category_id if item.category_id in categories else None
@@ -229,7 +271,11 @@ def load_storefront(session: Session, settings: Settings, event: Event, now: dat
         key=lambda section: (-1, 0) if section.category is None else (section.category.position, section.category.id),
     )
     return Storefront(
-        event=event, sections=ordered, presale_problem=presale_problem(event, now), show_quota_left=show_left
+        event=event,
+        sections=ordered,
+        presale_problem=presale_problem(event, now),
+        show_quota_left=show_left,
+        voucher=voucher,
     )
 
 

@@ -225,7 +225,10 @@ def read_form(checkout: Checkout, form: Any) -> list[PositionDraft]:
     for position in checkout.positions:
         line = position.line
         draft = PositionDraft(
-            item=line.item.id, variation=line.variation.id if line.variation else None, price=line.price
+            item=line.item.id,
+            variation=line.variation.id if line.variation else None,
+            price=line.price,
+            voucher=line.voucher_code,
         )
         if position.asks_name:
             name = (form.get(position.name_field()) or "").strip()
@@ -306,7 +309,10 @@ def _messages(tree: Any) -> list[str]:
 
 def explain(problem: OrderError) -> str:
     """What the buyer is told when the kernel refuses the order."""
-    texts = _messages(problem.body())
+    body = problem.body()
+    texts = _messages(body)
+    if "'voucher'" in repr(body):
+        return _("A voucher in your cart cannot be used any more. Please remove the product and try again.")
     if any("quota" in text for text in texts):
         return _("Some of the products in your cart are no longer available in this quantity. Please check your cart.")
     return _("Your order could not be placed: %(reason)s") % {"reason": " ".join(texts)}

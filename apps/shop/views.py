@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
@@ -31,10 +32,13 @@ from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.i18n import use_locale
 from boxoffice.kernel.models import Event, Organizer
+from boxoffice.kernel.models.vouchers import Voucher
+from boxoffice.kernel.orders.placement import load_vouchers
 from boxoffice.kernel.tickets import available_outputs, request_file
 
 T = TypeVar("T")
 FLASH_KEY = "shop_messages"
+VOUCHER_CODE_LIMIT = 255
 SHOP = "/{organizer_slug:str}/{event_slug:str}"
 
 
@@ -98,6 +102,7 @@ def _urls(event: Event) -> dict[str, str]:
         "add": f"{base}/cart/add",
         "remove": f"{base}/cart/remove",
         "checkout": f"{base}/checkout/",
+        "redeem": f"{base}/redeem",
     }
 
 
@@ -125,6 +130,44 @@ async def event_page(request: Request, organizer_slug: str, event_slug: str) -> 
     return _page(request, "event.html", **context)
 
 
+def find_voucher(session: Session, event: Event, code: str) -> Voucher | None:
+    code = code.strip()
+    if not code or len(code) > VOUCHER_CODE_LIMIT:
+        return None
+    return load_vouchers(session, event, [code]).get(code.upper())
+
+
+@get(SHOP + "/redeem")
+async def redeem_page(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+    """The event page for a voucher (``?voucher=CODE``): the products it is valid for, at its price."""
+    cart_id = _cart_id(request)
+    code = request.query_params.get("voucher") or ""
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
+        found = load_event(session, organizer_slug, event_slug)
+        now = clock.now()
+        voucher = find_voucher(session, found, code)
+        if voucher is None:
+            return _("This voucher code is not known.")
+        if voucher.valid_until is not None and voucher.valid_until < now:
+            return _("This voucher has expired.")
+        if voucher.redeemed >= voucher.max_usages:
+            return _("This voucher has already been used.")
+        storefront = shop_catalog.load_storefront(
+            session, kernel.settings_for(session, event=found), found, now, voucher
+        )
+        if not any(offer.voucher is not None for offer in storefront.offers.values()):
+            return _("This voucher is not valid for any product that is on sale.")
+        cart = load_cart(session, found, cart_id, now)
+        return {"event": found, "storefront": storefront, "cart": cart, "urls": _urls(found), "shop": shop_catalog}
+
+    result = await _in_db(request, work)
+    if isinstance(result, str):
+        _flash(request, "error", result)
+        return redirect(f"/{organizer_slug}/{event_slug}/")
+    return _page(request, "event.html", **result)
+
+
 @post(SHOP + "/cart/add")
 async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     """Reserve the quantities chosen on the event page; back to the event page with the reason when impossible."""
@@ -136,13 +179,18 @@ async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Re
         urls = _urls(found)
         now = clock.now()
         settings = kernel.settings_for(session, event=found)
-        storefront = shop_catalog.load_storefront(session, settings, found, now)
+        code = str(form.get("voucher") or "")
+        voucher = find_voucher(session, found, code) if code else None
+        if code and voucher is None:
+            return urls["event"], [_("This voucher code is not known.")]
+        storefront = shop_catalog.load_storefront(session, settings, found, now, voucher)
         cart = load_cart(session, found, cart_id, now)
         try:
             add_to_cart(kernel, session, settings, storefront, cart, wanted_quantities(form, storefront), now)
         except ShopError as problem:
             session.rollback()
-            return urls["event"], problem.messages
+            back = f"{urls['redeem']}?{urlencode({'voucher': voucher.code})}" if voucher else urls["event"]
+            return back, problem.messages
         return urls["cart"], []
 
     target, problems = await _in_db(request, work)
@@ -308,6 +356,7 @@ async def order_download(
 
 ROUTES: list[Any] = [
     event_page,
+    redeem_page,
     cart_add,
     cart_page,
     cart_remove,

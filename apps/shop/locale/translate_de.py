@@ -129,6 +129,20 @@ GERMAN: dict[str, str | tuple[str, str]] = {
     "können Sie Ihre Tickets hier herunterladen.",
     "Details": "Details",
     "Attendee:": "Teilnehmer*in:",
+    "This voucher cannot be used for this many products.": "Dieser Gutschein kann nicht für so viele Produkte "
+    "verwendet werden.",
+    "A voucher in your cart cannot be used any more. Please remove the product and try again.": "Ein Gutschein in "
+    "Ihrem Warenkorb kann nicht mehr verwendet werden. Bitte entfernen Sie das Produkt und versuchen Sie es erneut.",
+    "This voucher code is not known.": "Dieser Gutscheincode ist unbekannt.",
+    "This voucher has expired.": "Dieser Gutschein ist abgelaufen.",
+    "This voucher has already been used.": "Dieser Gutschein wurde bereits verwendet.",
+    "This voucher is not valid for any product that is on sale.": "Dieser Gutschein gilt für kein Produkt, das im "
+    "Verkauf ist.",
+    "Voucher %(code)s: the products it is valid for are shown with its price.": "Gutschein %(code)s: Die Produkte, "
+    "für die er gilt, werden mit seinem Preis angezeigt.",
+    "With voucher": "Mit Gutschein",
+    "Redeem a voucher": "Gutschein einlösen",
+    "Redeem": "Einlösen",
     "Keep the address of this page: it is the link to your order.": "Bewahren Sie die Adresse dieser Seite auf: Sie "
     "ist der Link zu Ihrer Bestellung.",
 }
