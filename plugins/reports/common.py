@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session, object_session
 
+from boxoffice.kernel import clock
 from boxoffice.kernel.i18n import localize
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.items import ItemVariation
@@ -18,15 +19,52 @@ from boxoffice.kernel.models.orders import ORDER_STATUSES, STATUS_PAID, Order
 CHUNK = 1000
 STATUS_NAMES = {"n": "pending", "p": "paid", "e": "expired", "c": "canceled"}
 
+DATE_RANGES = (
+    "today",
+    "yesterday",
+    "week_this",
+    "week_previous",
+    "month_this",
+    "month_previous",
+    "year_this",
+    "year_previous",
+    "days_last7",
+    "days_last30",
+)
+"""Order date ranges relative to the day the export runs (weeks start on Monday), for scheduled exports such as
+"last week's orders every Monday"."""
+
 ORDER_FILTERS: dict[str, dict[str, Any]] = {
     "paid_only": {"type": "boolean", "default": False},
     "status": {"type": "list", "choices": list(ORDER_STATUSES)},
+    "date_range": {"type": "string", "choices": list(DATE_RANGES)},
     "date_from": {"type": "date"},
     "date_to": {"type": "date"},
     "include_testmode": {"type": "boolean", "default": True},
 }
 """Inputs of every order-based export: status (``paid_only`` or a list of status codes), order date range
-(inclusive, UTC days) and whether test-mode orders are included."""
+(``date_range`` relative to today, or ``date_from``/``date_to``; inclusive UTC days) and whether test-mode orders are
+included."""
+
+
+def resolve_range(name: str, today: date) -> tuple[date, date]:
+    """The first and last day of a :data:`DATE_RANGES` entry seen from ``today``."""
+    monday = today - timedelta(days=today.weekday())
+    first_of_month = today.replace(day=1)
+    last_month_end = first_of_month - timedelta(days=1)
+    ranges = {
+        "today": (today, today),
+        "yesterday": (today - timedelta(days=1), today - timedelta(days=1)),
+        "week_this": (monday, monday + timedelta(days=6)),
+        "week_previous": (monday - timedelta(days=7), monday - timedelta(days=1)),
+        "month_this": (first_of_month, (first_of_month + timedelta(days=32)).replace(day=1) - timedelta(days=1)),
+        "month_previous": (last_month_end.replace(day=1), last_month_end),
+        "year_this": (date(today.year, 1, 1), date(today.year, 12, 31)),
+        "year_previous": (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)),
+        "days_last7": (today - timedelta(days=6), today),
+        "days_last30": (today - timedelta(days=29), today),
+    }
+    return ranges[name]
 
 
 def session_of(exporter: Any) -> Session:
@@ -53,10 +91,13 @@ def order_conditions(params: dict[str, Any], event_ids: Sequence[int]) -> list[C
         conditions.append(Order.status == STATUS_PAID)
     if params.get("status"):
         conditions.append(Order.status.in_(params["status"]))
-    if params.get("date_from"):
-        conditions.append(Order.datetime >= datetime.combine(params["date_from"], time(0), tzinfo=UTC))
-    if params.get("date_to"):
-        end: date = params["date_to"] + timedelta(days=1)
+    first, last = params.get("date_from"), params.get("date_to")
+    if params.get("date_range"):
+        first, last = resolve_range(params["date_range"], clock.now().date())
+    if first:
+        conditions.append(Order.datetime >= datetime.combine(first, time(0), tzinfo=UTC))
+    if last:
+        end: date = last + timedelta(days=1)
         conditions.append(Order.datetime < datetime.combine(end, time(0), tzinfo=UTC))
     if params.get("include_testmode") is False:
         conditions.append(Order.testmode.is_(False))

@@ -15,6 +15,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from boxoffice.hookspecs.providers import ListExporter, OrganizerExporter, ProgressTotal, ValidationFailure
+from boxoffice.kernel import clock
 from boxoffice.kernel.availability import quota_availabilities
 from boxoffice.kernel.checkin.queries import list_scope
 from boxoffice.kernel.i18n import localize
@@ -44,6 +45,7 @@ from boxoffice.plugins.reports.common import (
     locale_of,
     order_conditions,
     organizer_level,
+    resolve_range,
     session_of,
     status_name,
 )
@@ -495,7 +497,7 @@ class InvoiceDataExporter(ListExporter):
     identifier = "invoicedata"
     category = INVOICING
     description = "All invoices and cancellations with recipient, net, tax and gross sums (for accounting)."
-    input_parameters = {"date_from": {"type": "date"}, "date_to": {"type": "date"}}
+    input_parameters = {key: ORDER_FILTERS[key] for key in ("date_range", "date_from", "date_to")}
 
     @property
     def verbose_name(self) -> str:
@@ -505,10 +507,13 @@ class InvoiceDataExporter(ListExporter):
         session = session_of(self)
         event_ids = [event.id for event in events_of(self)]
         conditions = [Invoice.event_id.in_(event_ids)]
-        if params.get("date_from"):
-            conditions.append(Invoice.date >= params["date_from"])
-        if params.get("date_to"):
-            conditions.append(Invoice.date <= params["date_to"])
+        first, last = params.get("date_from"), params.get("date_to")
+        if params.get("date_range"):
+            first, last = resolve_range(params["date_range"], clock.now().date())
+        if first:
+            conditions.append(Invoice.date >= first)
+        if last:
+            conditions.append(Invoice.date <= last)
         yield ProgressTotal(session.scalar(select(func.count(Invoice.id)).where(*conditions)) or 0)
         sums = (
             select(
@@ -597,7 +602,7 @@ class SalesOverviewExporter(ListExporter):
     identifier = "salesoverview"
     category = STATISTICS
     description = "Sold tickets and revenue per product: paid, pending and canceled or expired, with totals."
-    input_parameters = {"date_from": {"type": "date"}, "date_to": {"type": "date"}}
+    input_parameters = {key: ORDER_FILTERS[key] for key in ("date_range", "date_from", "date_to")}
 
     @property
     def verbose_name(self) -> str:
@@ -608,7 +613,9 @@ class SalesOverviewExporter(ListExporter):
         events = events_of(self)
         event_ids = [event.id for event in events]
         names = Names(session, event_ids, locale_of(self))
-        conditions = order_conditions({k: v for k, v in params.items() if k in ("date_from", "date_to")}, event_ids)
+        conditions = order_conditions(
+            {k: v for k, v in params.items() if k in ("date_range", "date_from", "date_to")}, event_ids
+        )
         lost = or_(Order.status.in_((STATUS_CANCELED, STATUS_EXPIRED)), OrderPosition.canceled.is_(True))
         counts: dict[tuple[str, int, int | None], dict[str, Any]] = {}
         grouped = (

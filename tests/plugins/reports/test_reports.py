@@ -176,3 +176,21 @@ def test_organizer_level_exports_cover_several_events(api):
     }
     sales = table(export(api, "salesoverview", {"events": ["other"]}, base=ORGANIZER))
     assert [(row["Event"], row["Paid tickets"]) for row in sales] == [("other", "1"), ("", "1")]
+
+
+def test_relative_date_ranges(api):
+    from datetime import date, timedelta
+
+    from boxoffice.kernel import clock
+    from boxoffice.plugins.reports.common import resolve_range
+
+    assert resolve_range("week_previous", date(2026, 12, 2)) == (date(2026, 11, 23), date(2026, 11, 29))
+    assert resolve_range("month_previous", date(2026, 3, 31)) == (date(2026, 2, 1), date(2026, 2, 28))
+    assert resolve_range("month_this", date(2026, 12, 15)) == (date(2026, 12, 1), date(2026, 12, 31))
+    order = place(api, email="ada@example.org", names=("Ada Lovelace",))
+    assert [row["Order code"] for row in table(export(api, "orderlist", {"date_range": "today"}))] == [order["code"]]
+    with clock.time_machine(clock.now() + timedelta(days=8)):
+        assert table(export(api, "orderlist", {"date_range": "days_last7"})) == []
+        assert [row["Order code"] for row in table(export(api, "orderlist", {"date_range": "days_last30"}))] == [
+            order["code"]
+        ]
