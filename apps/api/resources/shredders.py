@@ -26,8 +26,8 @@ from boxoffice.kernel import exports, shredding
 from boxoffice.kernel.models import Event, JobRecord
 
 EVENT = "/api/v1/organizers/{organizer:str}/events/{event:str}/shredders/"
-DOWNLOAD = "shredder-download"
-SHRED = "shredder-shred"
+# Download and shred URLs share their ids, as pretix's do: the export's id is the confirmation.
+EXPORT = "shredder-export"
 STATUS = "shredder-status"
 
 
@@ -118,9 +118,9 @@ async def start_export(request: Request, organizer: FromPath[str], event: FromPa
         job_id = call.kernel.jobs.enqueue_on_commit(
             call.session, shredding.EXPORT_JOB, event_id=target.id, shredders=chosen, credentials=credentials
         )
+        token = _token(call, EXPORT, job_id, credentials)
         return ExportOut(
-            download=_url(call, target, "download", job_id, _token(call, DOWNLOAD, job_id, credentials)),
-            shred=_url(call, target, "shred", job_id, _token(call, SHRED, job_id, credentials)),
+            download=_url(call, target, "download", job_id, token), shred=_url(call, target, "shred", job_id, token)
         )
 
     return await in_call(request, work, status_code=202)
@@ -135,7 +135,7 @@ async def download_export(
 
     def work(call: Call) -> tuple[str, Any]:
         target = _event(call, organizer, event)
-        record = _job(call, target, shredding.EXPORT_JOB, job_id, token, DOWNLOAD, credentials)
+        record = _job(call, target, shredding.EXPORT_JOB, job_id, token, EXPORT, credentials)
         if record.status in ("waiting", "running"):
             return "busy", {"status": record.status}
         if record.status == "failed":
@@ -163,7 +163,7 @@ async def shred(
 
     def work(call: Call) -> tuple[int, Any]:
         target = _event(call, organizer, event)
-        record = _job(call, target, shredding.EXPORT_JOB, job_id, token, SHRED, credentials)
+        record = _job(call, target, shredding.EXPORT_JOB, job_id, token, EXPORT, credentials)
         if record.status in ("waiting", "running"):
             return 409, {"status": record.status}
         if record.status != "done":
