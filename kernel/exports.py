@@ -49,7 +49,6 @@ CLEANUP_JOB = "exports.delete_old_files"
 FILE_LIFETIME = timedelta(hours=24)
 MAX_CONSECUTIVE_FAILURES = 5
 EXPORT_PERMISSION = "event.orders:read"
-ORGANIZER_EXPORT_PERMISSION = "event.orders:read"
 EVENTS_PARAMETER = "events"
 # Schedules run at most once a day, on the days the rule picks; these parts would pick days in ways we do not offer.
 UNSUPPORTED_RULE_PARTS = ("BYMONTHDAY", "BYYEARDAY", "BYEASTER", "BYWEEKNO")

@@ -2,8 +2,8 @@
 inputs; ``…/exporters/{identifier}/run/`` starts one (202 with a ``download`` URL); the download URL answers 409
 with the progress while the job runs, 200 with the file, 410 when it failed and 404 when unknown or expired.
 
-Event level needs ``event.orders:read``; organizer level exports only the events the caller may see (narrowed with
-the ``events`` input, a list of slugs) and needs ``event.orders:read`` as well.
+Exporting needs ``event.orders:read``; organizer level exports only the events the caller may see (narrowed with the
+``events`` input, a list of slugs).
 """
 
 from __future__ import annotations
@@ -67,7 +67,7 @@ def _event(call: Call, organizer: str, event: str) -> Event:
 
 def _organizer_scope(call: Call, organizer: str) -> tuple[Organizer, list[Event]]:
     found = call.organizer(organizer)
-    if not call.principal.has_event_permission(exports.ORGANIZER_EXPORT_PERMISSION):
+    if not call.principal.has_event_permission(exports.EXPORT_PERMISSION):
         raise forbidden()
     events = exports.visible_events(call.session, found, call.principal.all_events, call.principal.event_ids)
     return found, events
