@@ -86,6 +86,8 @@ ISSUE_7_RESOURCES = ("checkinlists", "checkin")
 ISSUE_8_RESOURCES = ("invoices",)
 # Issue 6: the PDF ticket output's layouts and batch rendering (the downloads belong to the orders resource).
 ISSUE_6_RESOURCES = ("ticketoutputpdf",)
+# Issue 10: the webhooks plugin's resource.
+ISSUE_10_RESOURCES = ("webhooks",)
 RESOURCES = (
     ISSUE_3_RESOURCES
     + ISSUE_4_RESOURCES
@@ -93,6 +95,7 @@ RESOURCES = (
     + ISSUE_6_RESOURCES
     + ISSUE_7_RESOURCES
     + ISSUE_8_RESOURCES
+    + ISSUE_10_RESOURCES
 )
 # Asynchronous endpoints whose examples are replayed: with jobs in-process the result is there at once.
 ASYNC_REPLAYED = frozenset(ISSUE_6_RESOURCES)
@@ -437,6 +440,10 @@ class World:
         self.bank_transfer_on()
         body = {"event": EVENT, "transactions": [{"payer": "Foo", "reference": "DEMOCON-XXXXX", "amount": "23.00"}]}
         return self.create("bank_import_job", f"/api/v1/organizers/{ORGANIZER}/bankimportjobs/", body)
+
+    def webhook(self) -> int:
+        body = {"target_url": "https://example.org/hook", "action_types": ["pretix.event.order.paid"]}
+        return self.create("webhook", f"/api/v1/organizers/{ORGANIZER}/webhooks/", body)
 
     def pdf_on(self) -> None:
         """The PDF ticket output on the event: its layout endpoints and the ``pdf`` downloads answer only then."""
@@ -967,6 +974,7 @@ ID_OBJECTS: dict[str, Callable[[World], Any]] = {
     "banktransfer": World.bank_import_job,
     "ticketoutputpdf": World.ticket_layout,
     "carts": World.cart_position,
+    "webhooks": World.webhook,
 }
 TEAM_CHILDREN: dict[str, Callable[[World], Any]] = {
     "members": World.member,
