@@ -155,7 +155,7 @@ def place_orders(
         session.add_all(entries)
         session.flush()
         for order in orders:
-            order.event = event
+            set_committed_value(order, "event", event)
             set_committed_value(order, "positions", rows[order.id])
             set_committed_value(order, "fees", fees[order.id])
             set_committed_value(order, "payments", payments[order.id])
