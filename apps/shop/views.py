@@ -110,7 +110,31 @@ def order_url(event: Event, code: str, secret: str) -> str:
     return f"/{event.organizer.slug}/{event.slug}/order/{code}/{secret}/"
 
 
-# --- event page and cart -------------------------------------------------------------------------------------------
+# --- organizer, event page and cart -------------------------------------------------------------------------------
+
+
+@get("/{organizer_slug:str}/")
+async def organizer_page(request: Request, organizer_slug: str) -> Template:
+    """The organizer's public, published events that have not ended, soonest first."""
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any]:
+        organizer = session.scalar(select(Organizer).where(Organizer.slug == organizer_slug))
+        if organizer is None:
+            raise NotFoundException()
+        now = clock.now()
+        events = [
+            event
+            for event in session.scalars(
+                select(Event)
+                .where(Event.organizer_id == organizer.id, Event.live.is_(True), Event.is_public.is_(True))
+                .order_by(Event.date_from, Event.id)
+            )
+            if (event.date_to or event.date_from) >= now
+        ]
+        return {"organizer": organizer, "events": events}
+
+    context = await _in_db(request, work)
+    return _page(request, "organizer.html", **context)
 
 
 @get(SHOP + "/")
@@ -355,6 +379,7 @@ async def order_download(
 
 
 ROUTES: list[Any] = [
+    organizer_page,
     event_page,
     redeem_page,
     cart_add,

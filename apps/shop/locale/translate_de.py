@@ -141,6 +141,7 @@ GERMAN: dict[str, str | tuple[str, str]] = {
     "Voucher %(code)s: the products it is valid for are shown with its price.": "Gutschein %(code)s: Die Produkte, "
     "für die er gilt, werden mit seinem Preis angezeigt.",
     "With voucher": "Mit Gutschein",
+    "There are no events on sale at the moment.": "Derzeit sind keine Veranstaltungen im Verkauf.",
     "Redeem a voucher": "Gutschein einlösen",
     "Redeem": "Einlösen",
     "Keep the address of this page: it is the link to your order.": "Bewahren Sie die Adresse dieser Seite auf: Sie "

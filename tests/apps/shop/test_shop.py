@@ -438,3 +438,17 @@ def test_orders_awaiting_approval_show_no_payment_yet(shop):
     page = shop.page(response.headers["location"]).text
     assert "Awaiting approval by the organizer" in page
     assert "payment-instructions" not in page
+
+
+def test_organizer_page_lists_published_events(shop):
+    with shop.kernel.db.session() as session:
+        event = session.get(Event, shop.ids["event"])
+        session.add(
+            Event(organizer_id=event.organizer_id, slug="hidden", name={"en": "Draft"}, date_from=event.date_from)
+        )
+    page = shop.page("/demo/")
+    assert page.status_code == 200
+    assert 'href="/demo/democon/"' in page.text
+    assert "Draft" not in page.text
+    assert shop.page("/nobody/").status_code == 404
+    assert "Derzeit sind keine" not in shop.page("/demo/?lang=de").text
