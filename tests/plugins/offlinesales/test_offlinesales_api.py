@@ -5,6 +5,7 @@ all-or-nothing quota handling, list and detail, rendering into one PDF with the 
 from __future__ import annotations
 
 import importlib.util
+import os
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -349,3 +350,35 @@ def test_bulk_placement_copies_add_ons_fees_and_prices(api):
             assert session.scalar(select(func.count()).where(OrderPayment.order_id == order.id)) == 1
         secrets = session.scalars(select(OrderPosition.secret)).all()
         assert len(set(secrets)) == 8
+
+
+# --- with a real broker ------------------------------------------------------------------------------------------
+
+REDIS_URL = os.environ.get("BOXOFFICE_TEST_REDIS_URL", "")
+
+
+@pytest.mark.redis
+@pytest.mark.skipif(not REDIS_URL, reason="BOXOFFICE_TEST_REDIS_URL is not set")
+def test_with_a_broker_the_jobs_wait_for_a_worker(api, make_kernel):
+    from litestar.testing import TestClient
+
+    from boxoffice.apps.api import create_app
+
+    queued = make_kernel(config_overrides={"redis_url": REDIS_URL})
+    assert not queued.jobs.in_process
+    with TestClient(app=create_app(queued)) as client:
+        started = client.post(BATCHES, json=body(api, amount=2), headers=api.headers())
+        assert started.status_code == 202, started.text
+        check = path_of(started.json()["check"])
+        waiting = client.get(check, headers=api.headers())
+        assert (waiting.status_code, waiting.json()) == (409, {"status": "waiting"})
+        job_id = check.rstrip("/").rsplit("/", 1)[1]
+        queued.jobs.run(job_id)  # what the worker does with the task
+        batch = client.get(check, headers=api.headers()).json()
+        assert len(batch["orders"]) == 2
+        render = client.post(BATCHES + f"{batch['id']}/render/", headers=api.headers())
+        download = path_of(render.json()["download"])
+        assert client.get(download, headers=api.headers()).status_code == 409
+        queued.jobs.run(download.split("/download/")[1].split("/")[0])
+        done = client.get(download, headers=api.headers())
+        assert done.status_code == 200 and len(PDF.page_texts(done.content)) == 2
