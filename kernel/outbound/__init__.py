@@ -16,11 +16,11 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy import event as sqlalchemy_event
-from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from boxoffice.hookspecs.providers import OutboundChannel, OutboundDelivery, SyncError
@@ -43,6 +43,9 @@ logger = logging.getLogger(__name__)
 
 DELIVER_JOB = "core.outbound_deliver"
 SWEEP_JOB = "core.outbound_sweep"
+CLEANUP_JOB = "core.outbound_cleanup"
+# Delivered and discarded entries stay listed this long (failed ones wait for someone to act).
+FINISHED_KEPT = timedelta(days=30)
 SWEEP_EVERY_SECONDS = 30
 CLAIM_BATCH = 100
 # One sweep stops claiming after this many entries so a backlog cannot hold a worker for ever.
@@ -310,6 +313,18 @@ def sweep_job(context: JobContext) -> dict[str, int]:
     return totals
 
 
+def cleanup_job(context: JobContext) -> int:
+    """Periodic job ``core.outbound_cleanup``: forget delivered and discarded entries after 30 days."""
+    with context.session() as session:
+        result = session.execute(
+            delete(OutboundEntry).where(
+                OutboundEntry.status.in_((OUTBOUND_DELIVERED, OUTBOUND_DISCARDED)),
+                OutboundEntry.finished < clock.now() - FINISHED_KEPT,
+            )
+        )
+        return result.rowcount or 0
+
+
 # --- manual actions -----------------------------------------------------------------------------------------------
 
 
@@ -337,10 +352,12 @@ def discard(session: Session, entry: OutboundEntry) -> None:
 
 
 __all__ = [
+    "CLEANUP_JOB",
     "DELIVER_JOB",
     "SWEEP_JOB",
     "OutboundRefused",
     "channels",
+    "cleanup_job",
     "deliver_job",
     "discard",
     "enqueue",

@@ -9,7 +9,15 @@ from sqlalchemy.orm import Session
 
 from boxoffice.hookspecs import PluginMeta, hookimpl
 from boxoffice.hookspecs.providers import JobDefinition, OutboundChannel
-from boxoffice.kernel.outbound import DELIVER_JOB, SWEEP_EVERY_SECONDS, SWEEP_JOB, deliver_job, sweep_job
+from boxoffice.kernel.outbound import (
+    CLEANUP_JOB,
+    DELIVER_JOB,
+    SWEEP_EVERY_SECONDS,
+    SWEEP_JOB,
+    cleanup_job,
+    deliver_job,
+    sweep_job,
+)
 from boxoffice.kernel.outbound.datasync import DataSyncChannel, enqueue_for_all_providers
 
 plugin_meta = PluginMeta(
@@ -27,6 +35,7 @@ def register_jobs() -> list[JobDefinition]:
         JobDefinition(DELIVER_JOB, deliver_job, queue="outbound"),
         # Picks up retries that came due, entries whose worker died, and any start lost between commit and broker.
         JobDefinition(SWEEP_JOB, sweep_job, queue="outbound", every_seconds=SWEEP_EVERY_SECONDS),
+        JobDefinition(CLEANUP_JOB, cleanup_job, queue="background", every_seconds=3600),
     ]
 
 

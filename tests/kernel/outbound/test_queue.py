@@ -165,3 +165,18 @@ def test_concurrent_sweeps_deliver_each_entry_exactly_once(kernel, world, hook_i
                 )
             )
         assert sent == written  # each stream arrived in the order it was written
+
+
+def test_finished_entries_are_forgotten_after_30_days(kernel, world, hook_id, target):
+    from boxoffice.kernel.outbound import cleanup_job
+
+    start = clock.now()
+    with clock.time_machine(start):
+        write(kernel, world, hook_id, "A")  # delivered
+        target.fail_next(1, 400)
+        write(kernel, world, hook_id, "B")  # waiting after a failure
+    with clock.time_machine(start + timedelta(days=29)):
+        assert cleanup_job(JobRunContext(kernel, "t")) == 0
+    with clock.time_machine(start + timedelta(days=31)):
+        assert cleanup_job(JobRunContext(kernel, "t")) == 1
+    assert statuses(kernel) == [("waiting", 1)]
