@@ -166,3 +166,43 @@ def test_celery_worker_runs_an_export(make_kernel, config, tmp_path: Path):
             worker.kill()
             output, _ = worker.communicate()
         print(output[-3000:])
+
+
+class RecordingContext:
+    """What the job runner hands a job, recording the progress it reports."""
+
+    def __init__(self, kernel, job_id: str) -> None:
+        self.kernel = kernel
+        self.job_id = job_id
+        self.reported: list[int] = []
+
+    def session(self):
+        return self.kernel.db.session()
+
+    def progress(self, percent: int) -> None:
+        self.reported.append(percent)
+
+
+def test_an_export_reports_progress_per_percent(kernel):
+    from sqlalchemy import insert
+
+    from boxoffice.kernel.models.orders import Order
+
+    event_id, _schedule = world(kernel)
+    placed = datetime(2031, 1, 1, tzinfo=UTC)
+    with kernel.db.session() as session:
+        session.execute(
+            insert(Order),
+            [
+                {"event_id": event_id, "code": f"P{n:05d}", "status": "p", "secret": f"s{n:031d}",
+                 "email": f"b{n}@example.org", "datetime": placed, "expires": placed, "total": Decimal("10.00")}
+                for n in range(2500)
+            ],
+        )  # fmt: skip
+    context = RecordingContext(kernel, "progress-test")
+    result = exports.run_export_job(context, "orderlist", {"_format": "json"}, event_id=event_id)
+    assert result["filename"] == "fest_orderlist.json" and result["content_type"] == "application/json"
+    assert context.reported[0] == 0 and context.reported[-1] == 100
+    assert context.reported == sorted(set(context.reported))  # each percent once, never backwards
+    assert len(context.reported) > 50
+    assert exports.export_path(kernel, "progress-test").stat().st_size == result["size"]
