@@ -116,9 +116,9 @@ def organizer_lists(call: Call, organizer: str, list_ids: Sequence[int], field: 
     return lists
 
 
-def scanner_gate(call: Call, lists: Sequence[CheckinList], field: str = "lists") -> int | None:
+def scanner_gate(call: Call, lists: Sequence[CheckinList], field: str = "lists", *, enforce: bool = True) -> int | None:
     """The gate of the calling device (``None`` for team tokens and devices at no gate); ``400`` when one of
-    ``lists`` is limited to other gates than the device's."""
+    ``lists`` is limited to other gates than the device's (unless not ``enforce``: a scan reported afterwards)."""
     if call.principal.device_pk is None:
         return None
     list_ids = [checkin_list.id for checkin_list in lists]
@@ -135,7 +135,7 @@ def scanner_gate(call: Call, lists: Sequence[CheckinList], field: str = "lists")
     for _, list_id, list_gate in rows:
         if list_id is not None:
             gates_of_list.setdefault(list_id, set()).add(list_gate)
-    if any(gate_id not in gates for gates in gates_of_list.values()):
+    if enforce and any(gate_id not in gates for gates in gates_of_list.values()):
         raise FieldErrors.single(field, "This check-in list is not used at the gate of this device.")
     return gate_id
 

@@ -621,6 +621,7 @@ async def report_failed_checkin(
             raw_variation_id=data.raw_variation,
             raw_subevent_id=data.raw_subevent,
             device_pk=device_pk(call),
+            gate_id=scanner_gate(call, [checkin_list], enforce=False),
         )
         return checkin_record(checkin, device_numbers(call, [checkin]).get(checkin.device_id or 0))
 

@@ -94,6 +94,16 @@ def test_a_device_at_a_gate_uses_only_lists_of_that_gate(api, device_token: str)
     )
     history = api.get("/api/v1/organizers/demo/events/democon/checkins/", params={"gate": south["id"]}).json()
     assert history["count"] == 2 and {row["gate"] for row in history["results"]} == {south["id"]}
+    # Scans refused offline are reported with the device's gate, even on a list of another gate.
+    failed = as_device(
+        api,
+        device_token,
+        "POST",
+        f"{LISTS}{at_north['id']}/failed_checkins/",
+        json={"raw_barcode": "nonsense", "error_reason": "invalid"},
+    )
+    assert failed.status_code == 201, failed.text
+    assert failed.json()["gate"] == south["id"]
     # A team token is at no gate: every list is open to it.
     assert api.post(RPC + "redeem/", {"secret": secret, "lists": [at_north["id"]]}).status_code == 201
 
