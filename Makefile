@@ -34,8 +34,10 @@ browser:
 	else echo "warning: $(CHROMIUM) is missing and cannot be installed here; the browser tests will be skipped" >&2; fi
 
 ## test: lint, then the whole test suite (PostgreSQL/Redis too when BOXOFFICE_TEST_*_URL are set)
+# One test process per core; a test file stays on one process (its module fixtures are built once).
+TEST_WORKERS ?= auto
 test: lint browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 clean:
 	rm -rf $(VENV) build *.egg-info
