@@ -165,3 +165,37 @@ def test_concatenation_of_a_file_with_inherited_page_attributes():
         joined.append(io.BytesIO(rewritten.getvalue()))
     (only,) = PdfReader(io.BytesIO(target.getvalue())).pages
     assert (float(only.mediabox.width), float(only.mediabox.height)) == (250, 250)
+
+
+def test_reportlab_files_are_copied_without_parsing_and_other_files_through_pypdf():
+    from pypdf import PdfWriter
+
+    from boxoffice.kernel import pdfs
+
+    plain = _pdf([("plain one", (300, 400)), ("plain two", (300, 400))])
+    layout = pdfs._plain_layout(plain)
+    assert len(layout.pages) == 2
+    # A file pypdf wrote with the page size on the page tree does not qualify: its pages inherit.
+    writer = PdfWriter(clone_from=io.BytesIO(_pdf([("inherited", (250, 250))])))
+    writer._root_object["/Pages"].get_object()[__import__("pypdf").generic.NameObject("/MediaBox")] = writer.pages[0][
+        "/MediaBox"
+    ]
+    del writer.pages[0]["/MediaBox"]
+    inherited = io.BytesIO()
+    writer.write(inherited)
+    with pytest.raises(pdfs._NotPlain):
+        pdfs._plain_layout(inherited.getvalue())
+    with pytest.raises(pdfs._NotPlain):
+        pdfs._plain_layout(plain[:-200])
+    target = io.BytesIO()
+    with PdfConcatenator(target) as joined:
+        assert joined.append(io.BytesIO(plain)) == 2
+        assert joined.append(io.BytesIO(inherited.getvalue())) == 1
+        assert joined.append(io.BytesIO(plain)) == 2
+    result = PdfReader(io.BytesIO(target.getvalue()), strict=True)
+    texts = [page.extract_text().strip() for page in result.pages]
+    assert texts == ["plain one", "plain two", "inherited", "plain one", "plain two"]
+    assert [float(page.mediabox.width) for page in result.pages] == [300, 300, 250, 300, 300]
+    # Every object of the cross-reference table is where it says (strict reading checks each header).
+    for number in range(1, int(result.trailer["/Size"])):
+        assert result.get_object(number) is not None
