@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.hookspecs.providers import Exporter, JobDefinition, JobFailed, ValidationFailure
 from boxoffice.kernel import clock, mail
+from boxoffice.kernel.i18n import use_locale
 from boxoffice.kernel.models import Event, Organizer, Team
 from boxoffice.kernel.models.exports import ScheduledExport
 from boxoffice.kernel.models.mail import OutboxMail
@@ -189,12 +190,19 @@ def _load_exporter(
     return exporter
 
 
-def write_export(exporter: Exporter, params: dict[str, Any], target: Path, progress: Any) -> dict[str, Any]:
-    """Stream the export into ``target`` (atomically: a half-written file is never served)."""
+def write_export(
+    exporter: Exporter, params: dict[str, Any], target: Path, progress: Any, locale: str | None = None
+) -> dict[str, Any]:
+    """Stream the export into ``target`` (atomically: a half-written file is never served).
+
+    It is written in ``locale`` (product names, formatting), by default the event's or organizer's language.
+    """
+    if locale is None and exporter.settings is not None:
+        locale = str(exporter.settings.get("locale") or "") or None
     target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_suffix(".tmp")
     try:
-        with temporary.open("wb") as handle:
+        with temporary.open("wb") as handle, use_locale(locale):
             filename, content_type = exporter.write(params, handle, progress)
     except ValidationFailure as failure:
         temporary.unlink(missing_ok=True)
@@ -430,7 +438,7 @@ def run_schedule(kernel: Kernel, schedule_id: int, job_id: str) -> str:
             if schedule is None:
                 return "gone"
             exporter, params = _scheduled_exporter(kernel, session, schedule)
-            result = write_export(exporter, params, target, lambda percent: None)
+            result = write_export(exporter, params, target, lambda percent: None, schedule.locale or None)
             attachment = (result["filename"], result["content_type"], target.read_bytes())
             queue_export_mail(kernel, session, schedule, attachment)
             schedule.error_counter = 0

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, and_, select
 from sqlalchemy.orm import Session, object_session
 
 from boxoffice.kernel import clock
-from boxoffice.kernel.i18n import localize
+from boxoffice.kernel.i18n import get_locale, localize
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import ORDER_STATUSES, STATUS_PAID, Order
@@ -150,9 +150,9 @@ class Names:
 
 
 def locale_of(exporter: Any) -> str:
-    settings = exporter.settings
-    value = settings.get("locale") if settings is not None else None
-    return str(value or "en")
+    """The language the export is written in: the kernel runs exporters in the event's language, or in the one a
+    scheduled export asks for."""
+    return get_locale()
 
 
 def status_name(code: str) -> str:

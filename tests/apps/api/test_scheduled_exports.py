@@ -216,3 +216,26 @@ def test_next_run_follows_the_rule():
     assert berlin == datetime(2026, 12, 2, 3, 0, tzinfo=UTC)
     ended = "DTSTART:20230101T000000\nRRULE:FREQ=DAILY;COUNT=3"
     assert exports.compute_next_run(ended, datetime(2000, 1, 1, 4).time(), "UTC", after) is None
+
+
+def test_the_schedule_locale_names_the_products(api, smtp_server):
+    from boxoffice.kernel.models import Item
+
+    enable(api, "reports")
+    mail_settings(api, smtp_server)
+    with api.kernel.db.session() as session:
+        item = session.scalar(select(Item))
+        item.name = {"en": "Ticket", "de": "Eintrittskarte"}
+    place(api, email="ada@example.org", names=("Ada Lovelace",))
+    body = {**BODY, "export_identifier": "salesoverview", "export_form_data": {}, "locale": "de"}
+    schedule = api.post(SCHEDULES, body).json()
+    run_due(api, datetime.fromisoformat(schedule["schedule_next_run"].replace("Z", "+00:00")) + timedelta(seconds=1))
+    attachment = next(smtp_server[2].parsed().iter_attachments())
+    content = attachment.get_content()
+    text = content if isinstance(content, str) else content.decode()
+    assert "Eintrittskarte" in text and "Ticket," not in text
+    # Run through the API, the export speaks the event's language.
+    from export_world import poll
+
+    url = api.post(EVENT + "exporters/salesoverview/run/", {}).json()["download"]
+    assert b"Ticket" in poll(api, url).content
