@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, select
 
 from boxoffice.apps.api.errors import Problems, forbidden, not_found
 from boxoffice.apps.api.resources.exporters import validation_error
@@ -103,7 +103,7 @@ class Scope:
         )
         if not self.sees_all:
             team = self.call.principal.team_id
-            where.append(or_(ScheduledExport.owner_team_id == team) if team else ScheduledExport.id.is_(None))
+            where.append(ScheduledExport.owner_team_id == team if team else ScheduledExport.id.is_(None))
         return select(ScheduledExport).where(*where)
 
     def exporter(self, identifier: str) -> Exporter | None:
