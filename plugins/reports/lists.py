@@ -56,6 +56,69 @@ CHECKIN = "Check-in"
 STATISTICS = "Statistics"
 
 
+ORDER_COLUMNS = (
+    "Order code",
+    "Status",
+    "Test mode",
+    "E-mail",
+    "Phone",
+    "Order date",
+    "Total",
+    "Paid",
+    "Last payment",
+    "Tickets",
+    "Company",
+    "Name",
+    "Street",
+    "ZIP code",
+    "City",
+    "Country",
+    "VAT ID",
+    "Sales channel",
+    "Language",
+    "Comment",
+)
+POSITION_COLUMNS = (
+    "Order code",
+    "Position",
+    "Order status",
+    "Canceled",
+    "Product",
+    "Variation",
+    "Price",
+    "Tax rate",
+    "Tax",
+    "Attendee name",
+    "Attendee e-mail",
+    "Company",
+    "Street",
+    "ZIP code",
+    "City",
+    "Country",
+    "Order date",
+    "Order e-mail",
+)
+
+
+def pick_columns(
+    rows: Iterator[Sequence[Any] | ProgressTotal], wanted: list[str] | None, choosable: Sequence[str]
+) -> Iterator[Sequence[Any] | ProgressTotal]:
+    """Keep only the ``wanted`` columns of ``choosable`` ones (all when none are named); others always stay (the
+    event column of organizer exports, question columns)."""
+    keep: list[int] | None = None
+    for row in rows:
+        if isinstance(row, ProgressTotal):
+            yield row
+            continue
+        if keep is None:
+            keep = [i for i, name in enumerate(row) if not wanted or name in wanted or name not in choosable]
+        yield [row[i] for i in keep]
+
+
+def _columns_input(columns: Sequence[str]) -> dict[str, dict[str, Any]]:
+    return {"columns": {"type": "list", "choices": list(columns)}}
+
+
 def _event_column(exporter: Any) -> list[str]:
     return ["Event"] if organizer_level(exporter) else []
 
@@ -70,13 +133,16 @@ class OrderListExporter(ListExporter):
     identifier = "orderlist"
     category = ORDER_DATA
     description = "All orders with buyer, invoice address, total, amount paid and number of tickets."
-    input_parameters = dict(ORDER_FILTERS)
+    input_parameters = {**ORDER_FILTERS, **_columns_input(ORDER_COLUMNS)}
 
     @property
     def verbose_name(self) -> str:
         return "Order list"
 
     def iterate_rows(self, params: dict[str, Any]) -> Iterator[Sequence[Any] | ProgressTotal]:
+        return pick_columns(self._all_rows(params), params.get("columns"), ORDER_COLUMNS)
+
+    def _all_rows(self, params: dict[str, Any]) -> Iterator[Sequence[Any] | ProgressTotal]:
         session = session_of(self)
         events = events_of(self)
         conditions = order_conditions(params, [event.id for event in events])
@@ -107,29 +173,7 @@ class OrderListExporter(ListExporter):
             .outerjoin(InvoiceAddress, InvoiceAddress.order_id == Order.id)
             .where(*conditions)
         )
-        yield [
-            *_event_column(self),
-            "Order code",
-            "Status",
-            "Test mode",
-            "E-mail",
-            "Phone",
-            "Order date",
-            "Total",
-            "Paid",
-            "Last payment",
-            "Tickets",
-            "Company",
-            "Name",
-            "Street",
-            "ZIP code",
-            "City",
-            "Country",
-            "VAT ID",
-            "Sales channel",
-            "Language",
-            "Comment",
-        ]
+        yield [*_event_column(self), *ORDER_COLUMNS]
         batch: list[Any] = []
         for row in chunked(session, statement, Order.id):
             batch.append(row)
@@ -200,13 +244,20 @@ class PositionListExporter(ListExporter):
     identifier = "positionlist"
     category = ORDER_DATA
     description = "All tickets with product, price, attendee and the answers to the event's questions."
-    input_parameters = {**ORDER_FILTERS, "include_canceled": {"type": "boolean", "default": False}}
+    input_parameters = {
+        **ORDER_FILTERS,
+        "include_canceled": {"type": "boolean", "default": False},
+        **_columns_input(POSITION_COLUMNS),
+    }
 
     @property
     def verbose_name(self) -> str:
         return "Ticket (position) list"
 
     def iterate_rows(self, params: dict[str, Any]) -> Iterator[Sequence[Any] | ProgressTotal]:
+        return pick_columns(self._all_rows(params), params.get("columns"), POSITION_COLUMNS)
+
+    def _all_rows(self, params: dict[str, Any]) -> Iterator[Sequence[Any] | ProgressTotal]:
         session = session_of(self)
         events = events_of(self)
         event_ids = [event.id for event in events]
@@ -229,28 +280,7 @@ class PositionListExporter(ListExporter):
         )
         counted = select(func.count(OrderPosition.id)).join(Order, Order.id == OrderPosition.order_id)
         yield ProgressTotal(session.scalar(counted.where(*conditions)) or 0)
-        yield [
-            *_event_column(self),
-            "Order code",
-            "Position",
-            "Order status",
-            "Canceled",
-            "Product",
-            "Variation",
-            "Price",
-            "Tax rate",
-            "Tax",
-            "Attendee name",
-            "Attendee e-mail",
-            "Company",
-            "Street",
-            "ZIP code",
-            "City",
-            "Country",
-            "Order date",
-            "Order e-mail",
-            *(localize(text, locale) for _id, text in questions),
-        ]
+        yield [*_event_column(self), *POSITION_COLUMNS, *(localize(text, locale) for _id, text in questions)]
         statement = (
             select(
                 OrderPosition.id,

@@ -194,3 +194,15 @@ def test_relative_date_ranges(api):
         assert [row["Order code"] for row in table(export(api, "orderlist", {"date_range": "days_last30"}))] == [
             order["code"]
         ]
+
+
+def test_chosen_columns(api):
+    question = add_question(api)
+    order = place(api, email="ada@example.org", names=("Ada Lovelace",), answers={question: "Tea"})
+    rows = table(export(api, "orderlist", {"columns": ["Order code", "Total"]}))
+    assert rows == [{"Order code": order["code"], "Total": order["total"]}]
+    positions = table(export(api, "positionlist", {"columns": ["Attendee name"]}))
+    assert positions == [{"Attendee name": "Ada Lovelace", "Dietary wishes": "Tea"}]
+    assert "columns" in api.post(EVENT + "exporters/orderlist/run/", {"columns": ["Shoe size"]}).json()
+    organizer_rows = table(export(api, "orderlist", {"columns": ["Order code"]}, base=ORGANIZER))
+    assert organizer_rows == [{"Event": "democon", "Order code": order["code"]}]
