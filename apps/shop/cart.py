@@ -21,10 +21,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from boxoffice.apps.shop.catalog import NOT_YET, SOLD_OUT, Offer, Storefront, product_label
+from boxoffice.kernel.i18n import format_datetime, localize
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import CartPosition
+from boxoffice.kernel.models.subevents import SubEvent
 from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders.carts import create_cart_position, delete_cart_position
 from boxoffice.kernel.orders.drafts import CartDraft
@@ -57,6 +59,8 @@ class CartLine:
     item: Item
     variation: ItemVariation | None
     voucher_code: str | None = None
+    # The date of an event series this position is for, as the buyer reads it.
+    date_label: str | None = None
 
     @property
     def price(self) -> Decimal:
@@ -89,6 +93,7 @@ class Cart:
         return max(int((expires - self.now).total_seconds()), 0) if expires is not None else 0
 
     def count_of(self, item_id: int) -> int:
+        # Per-order limits count a product over all dates, as they do in the order.
         return sum(1 for line in self.lines if line.item.id == item_id)
 
 
@@ -120,12 +125,19 @@ def load_cart(session: Session, event: Event, cart_id: str | None, now: datetime
         if voucher_ids
         else {}
     )
+    date_ids = {p.subevent_id for p in positions if p.subevent_id is not None}
+    dates: dict[int, str] = {}
+    if date_ids:
+        for date in session.scalars(select(SubEvent).where(SubEvent.id.in_(date_ids))):
+            when = format_datetime(date.date_from, timezone=event.timezone, format="short")
+            dates[date.id] = f"{localize(date.name)}, {when}"
     lines = [
         CartLine(
             p,
             items[p.item_id],
             variations.get(p.variation_id) if p.variation_id is not None else None,
             codes.get(p.voucher_id) if p.voucher_id is not None else None,
+            dates.get(p.subevent_id) if p.subevent_id is not None else None,
         )
         for p in positions
     ]
@@ -223,6 +235,7 @@ def add_to_cart(
                 expires=expires,
                 sales_channel="web",
                 voucher=offer.voucher.code if offer.voucher is not None else None,
+                subevent=storefront.subevent.id if storefront.subevent is not None else None,
             )
             try:
                 create_cart_position(kernel, session, storefront.event, draft, shop_cart=True)

@@ -28,6 +28,7 @@ from boxoffice.kernel.models import Event, Item
 from boxoffice.kernel.models.categories import ItemCategory
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.quotas import Quota
+from boxoffice.kernel.models.subevents import SubEvent, SubEventItem, SubEventItemVariation
 from boxoffice.kernel.models.taxes import TaxRule
 from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders import quotas as kernel_quotas
@@ -44,6 +45,8 @@ NOT_YET = "not_yet"
 ENDED = "ended"
 UNAVAILABLE = "unavailable"
 SERIES = "series"
+# An event series may have thousands of dates; the page lists the next ones.
+MAX_DATES = 200
 
 
 @dataclass
@@ -101,6 +104,7 @@ class Storefront:
     presale_problem: str | None
     show_quota_left: bool
     voucher: Voucher | None = None
+    subevent: SubEvent | None = None
 
     @property
     def offers(self) -> dict[tuple[int, int | None], Offer]:
@@ -121,17 +125,39 @@ def sold_on_channel(thing: Item | ItemVariation | Event) -> bool:
     return thing.all_sales_channels or SALES_CHANNEL in (thing.limit_sales_channels or [])
 
 
-def presale_problem(event: Event, now: datetime) -> str | None:
+def presale_problem(event: Event, now: datetime, subevent: SubEvent | None = None) -> str | None:
     """Why nothing can be bought right now: ``NOT_YET`` before the presale, ``ENDED`` after it (without an explicit
-    end: once the event is over), ``SERIES`` for event series (dates are not sold through the shop yet)."""
-    if event.has_subevents:
+    end: once the event or date is over), ``SERIES`` for an event series without a chosen date."""
+    if event.has_subevents and subevent is None:
         return SERIES
-    if event.presale_start is not None and now < event.presale_start:
+    dated: Event | SubEvent = subevent if subevent is not None else event
+    start = dated.presale_start or event.presale_start
+    if start is not None and now < start:
         return NOT_YET
-    end = event.presale_end or event.date_to or event.date_from
+    end = dated.presale_end or (event.presale_end if subevent is None else None) or dated.date_to or dated.date_from
     if now >= end:
         return ENDED
     return None
+
+
+def load_dates(session: Session, event: Event, now: datetime) -> list[SubEvent]:
+    """The dates of an event series a buyer can pick: active, public, not over; soonest first."""
+    dates = session.scalars(
+        select(SubEvent)
+        .where(SubEvent.event_id == event.id, SubEvent.active.is_(True), SubEvent.is_public.is_(True))
+        .order_by(SubEvent.date_from, SubEvent.id)
+    )
+    return [date for date in dates if (date.date_to or date.date_from) >= now][:MAX_DATES]
+
+
+def find_date(session: Session, event: Event, subevent_id: int) -> SubEvent | None:
+    """A date of ``event`` buyers may see, or None."""
+    if not event.has_subevents or not 0 < subevent_id < 2**31:
+        return None
+    date = session.get(SubEvent, subevent_id)
+    if date is None or date.event_id != event.id or not date.active or not date.is_public:
+        return None
+    return date
 
 
 def _window(thing: Item | ItemVariation, now: datetime) -> str | None:
@@ -147,11 +173,48 @@ def _needs_voucher(thing: Item | ItemVariation) -> bool:
     return bool(getattr(thing, "require_voucher", False) or thing.hide_without_voucher)
 
 
+def _date_overrides(
+    session: Session, subevent: SubEvent | None
+) -> tuple[dict[int, SubEventItem], dict[int, SubEventItemVariation]]:
+    """A date's own prices, availability and switched-off products (two queries)."""
+    if subevent is None:
+        return {}, {}
+    items = {
+        row.item_id: row for row in session.scalars(select(SubEventItem).where(SubEventItem.subevent_id == subevent.id))
+    }
+    variations = {
+        row.variation_id: row
+        for row in session.scalars(
+            select(SubEventItemVariation).where(SubEventItemVariation.subevent_id == subevent.id)
+        )
+    }
+    return items, variations
+
+
+def _override_window(row: SubEventItem | SubEventItemVariation | None, now: datetime) -> str | None:
+    if row is None:
+        return None
+    if row.disabled:
+        return "hide"
+    if row.available_from is not None and now < row.available_from:
+        return NOT_YET
+    if row.available_until is not None and now >= row.available_until:
+        return ENDED
+    return None
+
+
 def load_storefront(
-    session: Session, settings: Settings, event: Event, now: datetime, voucher: Voucher | None = None
+    session: Session,
+    settings: Settings,
+    event: Event,
+    now: datetime,
+    voucher: Voucher | None = None,
+    subevent: SubEvent | None = None,
 ) -> Storefront:
     """Everything the event page shows, in a fixed number of queries; with ``voucher`` (a code the buyer redeems)
     the products it is valid for at its price, including those sold only with a voucher."""
+    subevent_id = subevent.id if subevent is not None else None
+    item_overrides, variation_overrides = _date_overrides(session, subevent)
     voucher_scopes: dict[int, QuotaScope] = {}
     if voucher is not None and voucher.quota_id is not None:
         quota = session.get(Quota, voucher.quota_id)
@@ -162,7 +225,7 @@ def load_storefront(
             return False
         if voucher.quota_id is not None and voucher.quota_id not in voucher_scopes:
             return False
-        return not voucher_problem(session, voucher, item, variation, None, scopes=voucher_scopes)
+        return not voucher_problem(session, voucher, item, variation, subevent_id, scopes=voucher_scopes)
 
     def opens(thing: Item | ItemVariation, item: Item, variation: ItemVariation | None) -> bool:
         """Whether a product needing a voucher is shown: only with one valid for it (hidden ones: if it says so)."""
@@ -200,7 +263,7 @@ def load_storefront(
             continue
         if not item.has_variations and not opens(item, item, None):
             continue
-        item_window = _window(item, now)
+        item_window = _override_window(item_overrides.get(item.id), now) or _window(item, now)
         if item_window == "hide":
             continue
         if item.has_variations:
@@ -210,7 +273,7 @@ def load_storefront(
                     continue
                 if not opens(variation, item, variation) or not opens(item, item, variation):
                     continue
-                window = _window(variation, now)
+                window = _override_window(variation_overrides.get(variation.id), now) or _window(variation, now)
                 if window != "hide":
                     variants.append((variation, item_window or window))
             if variants:
@@ -219,7 +282,9 @@ def load_storefront(
             shown.append((item, [(None, item_window)]))
 
     keys = [
-        (item.id, variation.id if variation else None, None) for item, variants in shown for variation, _ in variants
+        (item.id, variation.id if variation else None, subevent_id)
+        for item, variants in shown
+        for variation, _ in variants
     ]
     by_product = kernel_quotas.quotas_by_product(session, event.id, keys)
     all_quotas: dict[int, Quota] = {quota.id: quota for found in by_product.values() for quota in found}
@@ -233,12 +298,11 @@ def load_storefront(
     for item, variants in shown:
         offers = []
         for variation, window_problem in variants:
-            listed = variation.default_price if variation is not None and variation.default_price is not None else None
-            base = Decimal(listed if listed is not None else item.default_price)
+            base = _list_price(item, variation, item_overrides, variation_overrides)
             rule = rules.get(item.tax_rule_id) if item.tax_rule_id is not None else None
             with_voucher = voucher if redeemable(item, variation) else None
             price = taxed_catalog_price(voucher_price(with_voucher, base), rule).gross
-            key = (item.id, variation.id if variation else None, None)
+            key = (item.id, variation.id if variation else None, subevent_id)
             left, problem = _left(by_product.get(key, []), availability)
             # A voucher that skips quotas, or holds its unit in them already, is limited by its own uses only.
             held = with_voucher is not None and with_voucher.block_quota and problem == SOLD_OUT
@@ -273,10 +337,31 @@ def load_storefront(
     return Storefront(
         event=event,
         sections=ordered,
-        presale_problem=presale_problem(event, now),
+        presale_problem=presale_problem(event, now, subevent),
         show_quota_left=show_left,
         voucher=voucher,
+        subevent=subevent,
     )
+
+
+def _list_price(
+    item: Item,
+    variation: ItemVariation | None,
+    item_overrides: dict[int, SubEventItem],
+    variation_overrides: dict[int, SubEventItemVariation],
+) -> Decimal:
+    """The most specific of: the date's variation price, the variation's price, the date's product price, the
+    product's price (as order placement prices them)."""
+    if variation is not None:
+        dated = variation_overrides.get(variation.id)
+        if dated is not None and dated.price is not None:
+            return Decimal(dated.price)
+        if variation.default_price is not None:
+            return Decimal(variation.default_price)
+    dated_item = item_overrides.get(item.id)
+    if dated_item is not None and dated_item.price is not None:
+        return Decimal(dated_item.price)
+    return Decimal(item.default_price)
 
 
 def _left(found: Sequence[Quota], availability: dict[int, QuotaAvailability]) -> tuple[int | None, str | None]:

@@ -229,6 +229,7 @@ def read_form(checkout: Checkout, form: Any) -> list[PositionDraft]:
             variation=line.variation.id if line.variation else None,
             price=line.price,
             voucher=line.voucher_code,
+            subevent=line.position.subevent_id,
         )
         if position.asks_name:
             name = (form.get(position.name_field()) or "").strip()
@@ -390,4 +391,5 @@ def place(kernel: Kernel, session: Session, checkout: Checkout, drafts: list[Pos
 
 
 def position_label(line: CartLine) -> str:
-    return product_label(line.item, line.variation)
+    label = product_label(line.item, line.variation)
+    return f"{label} ({line.date_label})" if line.date_label else label

@@ -32,6 +32,7 @@ from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.i18n import use_locale
 from boxoffice.kernel.models import Event, Organizer
+from boxoffice.kernel.models.subevents import SubEvent
 from boxoffice.kernel.models.vouchers import Voucher
 from boxoffice.kernel.orders.placement import load_vouchers
 from boxoffice.kernel.tickets import available_outputs, request_file
@@ -89,6 +90,15 @@ def load_event(session: Session, organizer_slug: str, event_slug: str) -> Event:
     return found
 
 
+def _number(value: Any) -> int:
+    """A positive database id from a form or query value, else 0."""
+    try:
+        number = int(str(value or "").strip())
+    except ValueError:
+        return 0
+    return number if 0 < number < 2**31 else 0
+
+
 def _cart_id(request: Request) -> str | None:
     value = request.session.get(SESSION_KEY) if request.scope.get("session") else None
     return value if isinstance(value, str) else None
@@ -143,15 +153,49 @@ async def event_page(request: Request, organizer_slug: str, event_slug: str) -> 
     cart_id = _cart_id(request)
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
-        found = load_event(session, organizer_slug, event_slug)
-        now = clock.now()
-        settings = kernel.settings_for(session, event=found)
-        storefront = shop_catalog.load_storefront(session, settings, found, now)
-        cart = load_cart(session, found, cart_id, now)
-        return {"event": found, "storefront": storefront, "cart": cart, "urls": _urls(found), "shop": shop_catalog}
+        return _storefront_context(kernel, session, load_event(session, organizer_slug, event_slug), cart_id)
 
     context = await _in_db(request, work)
     return _page(request, "event.html", **context)
+
+
+@get(SHOP + "/{subevent_id:int}/")
+async def date_page(request: Request, organizer_slug: str, event_slug: str, subevent_id: int) -> Template:
+    """The event page of one date of an event series."""
+    cart_id = _cart_id(request)
+
+    def work(kernel: Kernel, session: Session) -> dict[str, Any]:
+        found = load_event(session, organizer_slug, event_slug)
+        date = shop_catalog.find_date(session, found, subevent_id)
+        if date is None:
+            raise NotFoundException()
+        return _storefront_context(kernel, session, found, cart_id, subevent=date)
+
+    context = await _in_db(request, work)
+    return _page(request, "event.html", **context)
+
+
+def _storefront_context(
+    kernel: Kernel,
+    session: Session,
+    event: Event,
+    cart_id: str | None,
+    *,
+    voucher: Voucher | None = None,
+    subevent: SubEvent | None = None,
+) -> dict[str, Any]:
+    now = clock.now()
+    settings = kernel.settings_for(session, event=event)
+    storefront = shop_catalog.load_storefront(session, settings, event, now, voucher, subevent)
+    dates = shop_catalog.load_dates(session, event, now) if event.has_subevents and subevent is None else []
+    return {
+        "event": event,
+        "storefront": storefront,
+        "dates": dates,
+        "cart": load_cart(session, event, cart_id, now),
+        "urls": _urls(event),
+        "shop": shop_catalog,
+    }
 
 
 def find_voucher(session: Session, event: Event, code: str) -> Voucher | None:
@@ -166,6 +210,7 @@ async def redeem_page(request: Request, organizer_slug: str, event_slug: str) ->
     """The event page for a voucher (``?voucher=CODE``): the products it is valid for, at its price."""
     cart_id = _cart_id(request)
     code = request.query_params.get("voucher") or ""
+    subevent_id = _number(request.query_params.get("subevent"))
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
         found = load_event(session, organizer_slug, event_slug)
@@ -177,13 +222,13 @@ async def redeem_page(request: Request, organizer_slug: str, event_slug: str) ->
             return _("This voucher has expired.")
         if voucher.redeemed >= voucher.max_usages:
             return _("This voucher has already been used.")
-        storefront = shop_catalog.load_storefront(
-            session, kernel.settings_for(session, event=found), found, now, voucher
-        )
-        if not any(offer.voucher is not None for offer in storefront.offers.values()):
+        date = shop_catalog.find_date(session, found, subevent_id) if subevent_id else None
+        if found.has_subevents and date is None:
+            return _("Please choose a date first, then redeem the voucher there.")
+        context = _storefront_context(kernel, session, found, cart_id, voucher=voucher, subevent=date)
+        if not any(offer.voucher is not None for offer in context["storefront"].offers.values()):
             return _("This voucher is not valid for any product that is on sale.")
-        cart = load_cart(session, found, cart_id, now)
-        return {"event": found, "storefront": storefront, "cart": cart, "urls": _urls(found), "shop": shop_catalog}
+        return context
 
     result = await _in_db(request, work)
     if isinstance(result, str):
@@ -207,13 +252,19 @@ async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Re
         voucher = find_voucher(session, found, code) if code else None
         if code and voucher is None:
             return urls["event"], [_("This voucher code is not known.")]
-        storefront = shop_catalog.load_storefront(session, settings, found, now, voucher)
+        date = shop_catalog.find_date(session, found, _number(form.get("subevent")))
+        if found.has_subevents and date is None:
+            return urls["event"], [_("Please choose a date.")]
+        storefront = shop_catalog.load_storefront(session, settings, found, now, voucher, date)
         cart = load_cart(session, found, cart_id, now)
         try:
             add_to_cart(kernel, session, settings, storefront, cart, wanted_quantities(form, storefront), now)
         except ShopError as problem:
             session.rollback()
-            back = f"{urls['redeem']}?{urlencode({'voucher': voucher.code})}" if voucher else urls["event"]
+            back = urls["event"] if date is None else f"{urls['event']}{date.id}/"
+            if voucher is not None:
+                query = {"voucher": voucher.code, **({"subevent": date.id} if date is not None else {})}
+                back = f"{urls['redeem']}?{urlencode(query)}"
             return back, problem.messages
         return urls["cart"], []
 
@@ -381,6 +432,7 @@ async def order_download(
 ROUTES: list[Any] = [
     organizer_page,
     event_page,
+    date_page,
     redeem_page,
     cart_add,
     cart_page,

@@ -141,6 +141,12 @@ GERMAN: dict[str, str | tuple[str, str]] = {
     "Voucher %(code)s: the products it is valid for are shown with its price.": "Gutschein %(code)s: Die Produkte, "
     "für die er gilt, werden mit seinem Preis angezeigt.",
     "With voucher": "Mit Gutschein",
+    "Other dates": "Andere Termine",
+    "Choose a date": "Termin wählen",
+    "No dates are currently on sale for this event.": "Für diese Veranstaltung sind derzeit keine Termine im Verkauf.",
+    "Please choose a date first, then redeem the voucher there.": "Bitte wählen Sie zuerst einen Termin und lösen Sie "
+    "den Gutschein dort ein.",
+    "Please choose a date.": "Bitte wählen Sie einen Termin.",
     "There are no events on sale at the moment.": "Derzeit sind keine Veranstaltungen im Verkauf.",
     "Redeem a voucher": "Gutschein einlösen",
     "Redeem": "Einlösen",
