@@ -11,7 +11,7 @@ from litestar.response import Redirect, Template
 from boxoffice.apps.control.auth import SESSION_PASSWORD_MARK, SESSION_USER, find_user, password_mark, safe_next
 from boxoffice.apps.control.pages import in_db, page
 from boxoffice.apps.control.passwords import hash_password, needs_rehash, verify_password
-from boxoffice.apps.web import redirect
+from boxoffice.apps.web import redirect, rotate_session
 from boxoffice.kernel.audit import Actor, log_action
 from boxoffice.kernel.i18n import gettext as _
 
@@ -50,7 +50,7 @@ async def login(request: Request) -> Template | Redirect:
             email=email,
             error=_("The e-mail address or the password is not correct."),
         )
-    request.clear_session()
+    await rotate_session(request)
     request.set_session({SESSION_USER: found[0], SESSION_PASSWORD_MARK: found[1]})
     return redirect(target)
 

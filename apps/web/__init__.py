@@ -8,6 +8,7 @@ server-side sessions in the database, CSRF protection for forms and HTML error p
 from __future__ import annotations
 
 import html
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,15 +23,15 @@ from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException
-from litestar.middleware.session.server_side import ServerSideSessionConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.template.config import TemplateConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.utils.scope.state import ScopeState
 
-from boxoffice.apps.web.sessions import DatabaseSessionStore
+from boxoffice.apps.web.sessions import DatabaseSessionStore, SparingSessionConfig
 from boxoffice.kernel.i18n import format_date, format_datetime, format_money, get_locale, localize, use_locale
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.i18n import gettext as kernel_gettext
@@ -107,6 +108,18 @@ def raw_path(request: Request) -> str:
     raw = request.scope.get("raw_path")
     # Some servers (and the test client) leave the query string in it.
     return raw.decode("latin-1").split("?", 1)[0] if isinstance(raw, bytes) and raw else request.url.path
+
+
+async def rotate_session(request: Request) -> None:
+    """Give the session a new id (after a log-in), so an id planted in the browser before is worth nothing.
+
+    The session middleware takes the id from the request's cookie, else from the connection state; the parsed
+    cookies are one dict shared by the whole request, so dropping the old id there makes it use the new one.
+    """
+    old = request.cookies.pop(SESSION_COOKIE, None)
+    ScopeState.from_scope(request.scope).session_id = secrets.token_hex(32)
+    if old:
+        await request.app.stores.get(SESSION_STORE).delete(old)
 
 
 def url_with(request: Request, **changes: Any) -> str:
@@ -241,7 +254,7 @@ def web_mount(kernel: Kernel) -> WebMount:
     for name in WEB_APPS:
         kernel.i18n.add_catalog_dir(f"boxoffice-{name}", APPS_DIR / name / "locale")
     secure = kernel.config.site_url.startswith("https://")
-    sessions = ServerSideSessionConfig(
+    sessions = SparingSessionConfig(
         key=SESSION_COOKIE,
         store=SESSION_STORE,
         max_age=SESSION_MAX_AGE,
@@ -290,10 +303,11 @@ __all__ = [
     "SESSION_COOKIE",
     "TEMPLATE_DIRS",
     "WebMount",
-    "raw_path",
     "build_environment",
+    "raw_path",
     "redirect",
     "request_locale",
+    "rotate_session",
     "url_with",
     "web_mount",
     "web_router",

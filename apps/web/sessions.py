@@ -3,11 +3,15 @@ machine behind a load balancer) sees the same web sessions without needing Redis
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from litestar.concurrency import sync_to_thread
+from litestar.connection import ASGIConnection
+from litestar.middleware.session.server_side import ServerSideSessionBackend, ServerSideSessionConfig
 from litestar.stores.base import Store
+from litestar.types import Empty, Message, ScopeSession
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
@@ -95,3 +99,29 @@ class DatabaseSessionStore(Store):
 
     async def expires_in(self, key: str) -> int | None:
         return await sync_to_thread(self._expires_in, key)
+
+
+LOADED_SESSION = "boxoffice_session_loaded"
+
+
+class SparingSessionBackend(ServerSideSessionBackend):
+    """Writes no empty sessions: anonymous visitors with nothing in their session cost no row and get no cookie
+    (Litestar's backend stores every session, empty or not, on every response)."""
+
+    async def load_from_connection(self, connection: ASGIConnection) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope.setdefault("state", {})[LOADED_SESSION] = bool(data)
+        return data
+
+    async def store_in_message(self, scope_session: ScopeSession, message: Message, connection: ASGIConnection) -> None:
+        loaded = connection.scope.get("state", {}).get(LOADED_SESSION)
+        if scope_session is not Empty and not scope_session:
+            if not loaded and self.config.key not in connection.cookies:
+                return
+            scope_session = Empty  # emptied: drop the row and the cookie
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class SparingSessionConfig(ServerSideSessionConfig):
+    _backend_class = SparingSessionBackend

@@ -69,6 +69,9 @@ class Control:
         response = self.post("/control/login", {"email": email, "password": password}, follow_redirects=False)
         return response
 
+    def log_in_keeping_cookies(self, email: str = "admin@example.org", password: str = PASSWORD):
+        return self.post("/control/login", {"email": email, "password": password}, follow_redirects=False)
+
     def api_post(self, path: str, body: dict):
         return self.client.post(path, json=body, headers={"Authorization": f"Token {self.api_token}"})
 

@@ -105,3 +105,46 @@ def test_phone_viewport_and_stylesheet(control):
     page = control.client.get("/control/login")
     assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page.text
     assert control.client.get("/static/web/web.css").status_code == 200
+
+
+def test_log_in_gives_the_session_a_new_id(control):
+    control.refresh_csrf()
+    control.client.cookies.set("boxoffice_session", "planted-by-an-attacker", domain="testserver.local")
+    assert control.log_in_keeping_cookies().status_code == 303
+    fresh = control.client.cookies["boxoffice_session"]
+    assert fresh != "planted-by-an-attacker" and len(fresh) == 64
+    with control.kernel.db.session() as session:
+        assert session.scalars(select(WebSession.key)).all() == [fresh]
+    assert control.client.get("/control/").status_code == 200
+
+
+def test_anonymous_pages_write_no_session(control):
+    from boxoffice.kernel.models.web_sessions import WebSession as Row
+
+    page = control.client.get("/control/login")
+    assert "boxoffice_session" not in page.cookies
+    with control.kernel.db.session() as session:
+        assert session.scalar(select(Row.key)) is None
+    with counted_writes(control.kernel.db.engine) as writes:
+        assert control.client.get("/control/login?lang=de").status_code == 200
+    assert writes == []
+
+
+from contextlib import contextmanager  # noqa: E402
+
+from sqlalchemy import event as sqlalchemy_event  # noqa: E402
+
+
+@contextmanager
+def counted_writes(engine):
+    writes: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
+            writes.append(statement)
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield writes
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
