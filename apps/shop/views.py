@@ -4,13 +4,14 @@ synchronous) in the request's language, and renders a template or redirects (303
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
-from litestar.response import File, Template
+from litestar.response import File, Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -318,6 +319,15 @@ async def cart_remove(request: Request, organizer_slug: str, event_slug: str) ->
 # --- checkout ------------------------------------------------------------------------------------------------------
 
 
+@dataclass
+class Placement:
+    """Where the buyer goes after submitting the checkout: the order page (or a processor's page), or back."""
+
+    target: str
+    placed: bool
+    payment_problem: str | None = None
+
+
 @get(SHOP + "/checkout/")
 async def checkout_page(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
     """Contact data, attendee data, questions and the payment method on one page."""
@@ -344,11 +354,11 @@ async def checkout_submit(request: Request, organizer_slug: str, event_slug: str
     cart_id = _cart_id(request)
     locale = request_locale(request)
 
-    def work(kernel: Kernel, session: Session) -> dict[str, Any] | str:
+    def work(kernel: Kernel, session: Session) -> dict[str, Any] | Placement:
         found = load_event(session, organizer_slug, event_slug)
         cart = load_cart(session, found, cart_id, clock.now())
         if not cart.lines:
-            return _urls(found)["event"]
+            return Placement(_urls(found)["event"], placed=False)
         checkout = build_checkout(kernel, session, found, cart)
         drafts = read_form(checkout, form)
         if not checkout.has_errors:
@@ -362,17 +372,24 @@ async def checkout_submit(request: Request, organizer_slug: str, event_slug: str
             else:
                 session.commit()
                 target = placed.next_url or order_url(found, placed.order.code, placed.order.secret)
-                return target + ("?paymentfailed=1" if placed.payment_problem and not placed.next_url else "")
+                return Placement(target, placed=True, payment_problem=placed.payment_problem)
         return {"event": found, "checkout": checkout, "urls": _urls(found)}
 
     result = await _in_db(request, work)
-    if isinstance(result, str):
-        if "/order/" in result:
-            request.session.pop(SESSION_KEY, None)
-            _flash(request, "success", _("Thank you! Your order has been placed."))
-        else:
+    if isinstance(result, Placement):
+        if not result.placed:
             _flash(request, "info", _("Your cart is empty."))
-        return redirect(result)
+            return redirect(result.target)
+        request.session.pop(SESSION_KEY, None)
+        _flash(request, "success", _("Thank you! Your order has been placed."))
+        if result.payment_problem:
+            _flash(
+                request,
+                "error",
+                _("The payment could not be completed: %(reason)s") % {"reason": result.payment_problem},
+            )
+        # A processor's page is another site: a plain 303 to it, not the shop's own redirect helper.
+        return Redirect(result.target, status_code=303)
     checkout = result["checkout"]
     problems = [("error", message) for message in checkout.messages]
     if not problems:
@@ -401,10 +418,7 @@ async def order_page(request: Request, organizer_slug: str, event_slug: str, cod
         }
 
     context = await _in_db(request, work)
-    messages = []
-    if request.query_params.get("paymentfailed"):
-        messages.append(("error", _("The payment could not be completed. Please contact the organizer.")))
-    return _page(request, "order.html", **context, messages=messages)
+    return _page(request, "order.html", **context)
 
 
 @get(SHOP + "/order/{code:str}/{secret:str}/download/{output:str}/")

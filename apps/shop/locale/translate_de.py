@@ -70,8 +70,7 @@ GERMAN: dict[str, str | tuple[str, str]] = {
     "Your cart is empty.": "Ihr Warenkorb ist leer.",
     "Thank you! Your order has been placed.": "Vielen Dank! Ihre Bestellung ist eingegangen.",
     "Please correct the marked fields.": "Bitte korrigieren Sie die markierten Felder.",
-    "The payment could not be completed. Please contact the organizer.": "Die Zahlung konnte nicht abgeschlossen "
-    "werden. Bitte wenden Sie sich an den Veranstalter.",
+    "The payment could not be completed: %(reason)s": "Die Zahlung konnte nicht abgeschlossen werden: %(reason)s",
     "Your reservation has expired. You can still complete your order as long as the tickets are available.": "Ihre "
     "Reservierung ist abgelaufen. Sie können Ihre Bestellung trotzdem abschließen, solange die Tickets verfügbar sind.",
     "The products in your cart are reserved for you until %(time)s.": "Die Produkte in Ihrem Warenkorb sind bis "
