@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from boxoffice.hookspecs.providers import ValidationFailure
 from boxoffice.kernel import clock
@@ -52,6 +53,7 @@ from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
     STATUS_EXPIRED,
     STATUS_PENDING,
+    InvoiceAddress,
     OrderPosition,
     QuestionAnswer,
     RevokedSecret,
@@ -169,18 +171,31 @@ def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
         )
         .correlate(OrderPosition)
     )
-    statement = select(OrderPosition, listed, asks_questions).options(joinedload(OrderPosition.order, innerjoin=True))
+    # Most tickets have no answers and no invoice address: knowing it from this statement saves the answer's two
+    # loads of them.
+    has_answers = exists().where(QuestionAnswer.orderposition_id == OrderPosition.id).correlate(OrderPosition)
+    has_address = exists().where(InvoiceAddress.order_id == OrderPosition.order_id).correlate(OrderPosition)
+    statement = select(OrderPosition, listed, asks_questions, has_answers, has_address).options(
+        joinedload(OrderPosition.order, innerjoin=True)
+    )
     if scan.position_id is not None:
         statement = statement.where(OrderPosition.id == scan.position_id)
     else:
         statement = statement.where(OrderPosition.secret == scan.secret)
     if not _is_sqlite(session):
         statement = statement.with_for_update(of=OrderPosition)
-    return [
-        Found(position, bool(is_listed), bool(asks))
-        for position, is_listed, asks in session.execute(statement).unique()
-        if position.order.event_id in event_ids
-    ]
+    found: list[Found] = []
+    for position, is_listed, asks, answered, addressed in session.execute(statement).unique():
+        if position.order.event_id not in event_ids:
+            continue
+        # Only for display, and only where no questions are asked at check-in: the answers are then never
+        # written by this scan, so the statement's snapshot is as good as a read after the row lock.
+        if not answered and not asks:
+            set_committed_value(position, "answers", [])
+        if not addressed:
+            set_committed_value(position.order, "invoice_address", None)
+        found.append(Found(position, bool(is_listed), bool(asks)))
+    return found
 
 
 def lock_position(session: Session, position: OrderPosition) -> None:

@@ -442,3 +442,24 @@ def test_bad_input_is_400(api) -> None:
     assert redeem(api, "x", [checkin_list["id"]], datetime="yesterday").status_code == 400
     assert redeem(api, "x", []).status_code == 400
     assert api.post(RPC + "redeem/", content=b"{", headers={"Content-Type": "application/json"}).status_code == 400
+
+
+def test_the_answer_shows_answers_and_falls_back_to_the_invoice_name(api) -> None:
+    checkin_list = make_list(api)
+    question = api.post(
+        EVENT + "questions/", {"question": {"en": "Diet"}, "type": "S", "items": [ticket_id(api)], "required": False}
+    )
+    assert question.status_code == 201, question.text
+    answered = place(
+        api,
+        positions=[{"item": ticket_id(api), "answers": [{"question": question.json()["id"], "answer": "vegan"}]}],
+        invoice_address={"name_parts": {"_scheme": "full", "full_name": "Iris Invoice"}, "country": "DE"},
+    )
+    scanned = redeem(api, answered["positions"][0]["secret"], [checkin_list["id"]]).json()
+    assert scanned["status"] == "ok"
+    assert [answer["answer"] for answer in scanned["position"]["answers"]] == ["vegan"]
+    assert scanned["position"]["attendee_name"] == "Iris Invoice"
+    plain = redeem(
+        api, place(api, positions=[{"item": ticket_id(api)}])["positions"][0]["secret"], [checkin_list["id"]]
+    )
+    assert plain.json()["position"]["answers"] == [] and plain.json()["position"]["attendee_name"] is None
