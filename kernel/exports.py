@@ -137,7 +137,8 @@ def download_token(kernel: Kernel, purpose: str, job_id: str) -> str:
 
 
 def token_matches(kernel: Kernel, purpose: str, job_id: str, token: str) -> bool:
-    return hmac.compare_digest(download_token(kernel, purpose, job_id), token)
+    # Compared as bytes: a URL may carry any text, and compare_digest refuses non-ASCII str.
+    return hmac.compare_digest(download_token(kernel, purpose, job_id).encode(), token.encode())
 
 
 # --- running ----------------------------------------------------------------------------------------------------------
@@ -296,7 +297,7 @@ def compute_next_run(rule_text: str, run_time: time, zone: str, after: datetime)
 def _zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return ZoneInfo("UTC")
 
 

@@ -187,7 +187,7 @@ def _values(scope: Scope, schedule: ScheduledExport | None, data: ScheduleIn, fu
     if scope.event is None:
         try:
             ZoneInfo(str(values.get("timezone") or "UTC"))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):
             problems.add("timezone", f'"{values.get("timezone")}" is not a valid choice.')
     if len(str(values.get("mail_subject") or "")) > 255:
         problems.add("mail_subject", "Ensure this field has no more than 255 characters.")
