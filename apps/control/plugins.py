@@ -19,13 +19,13 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 from sqlalchemy.orm import Session
 
-from boxoffice.apps.control.auth import Viewer, event_in_scope, provide_viewer
+from boxoffice.apps.control.auth import Viewer, event_in_scope, organizer_in_scope, provide_viewer
 from boxoffice.apps.control.context import event_page
 from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page
 from boxoffice.apps.web import redirect
 from boxoffice.hookspecs.providers import SettingDefault
 from boxoffice.hookspecs.web import SettingsForm
-from boxoffice.kernel.activation import EVENT_LEVELS, disable_plugin, enable_plugin
+from boxoffice.kernel.activation import EVENT_LEVELS, ORGANIZER_LEVELS, disable_plugin, enable_plugin
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Event
@@ -311,7 +311,89 @@ async def plugin_settings_save(
     return redirect(f"/control/event/{organizer}/{event}/plugins/{name}/")
 
 
-ROUTES: list[Any] = [plugin_list, plugin_switch, plugin_settings, plugin_settings_save]
+# --- organizer-wide plugins -------------------------------------------------------------------------------------
+
+ORGANIZER_PERMISSION = "organizer.settings.general:write"
+
+
+def organizer_switchable(kernel: Kernel) -> list[str]:
+    """Plugins an organizer may switch for all of its events (organizer-level) or allow per event (hybrid)."""
+    return sorted(
+        name
+        for name, plugin in kernel.plugins.plugins.items()
+        if plugin.meta.level in ORGANIZER_LEVELS and plugin.meta.togglable and plugin.meta.visible
+    )
+
+
+def _organizer_plugins(session: Session, kernel: Kernel, viewer: Viewer, organizer: str) -> dict[str, Any]:
+    found, principal = organizer_in_scope(session, viewer, organizer)
+    enabled = set(found.plugins or [])
+    return {
+        "viewer": viewer,
+        "organizer": {"slug": found.slug, "name": found.name},
+        "plugins": [
+            {
+                "name": name,
+                "title": kernel.plugins.plugins[name].meta.name or name,
+                "description": kernel.plugins.plugins[name].meta.description,
+                "level": kernel.plugins.plugins[name].meta.level,
+                "enabled": name in enabled,
+            }
+            for name in organizer_switchable(kernel)
+        ],
+        "can_write": principal.has_organizer_permission(ORGANIZER_PERMISSION),
+    }
+
+
+@get("/organizer/{organizer:str}/plugins/")
+async def organizer_plugin_list(
+    request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str]
+) -> Template:
+    """Organizer-level plugins and hybrid plugins (which must be enabled here before events can use them)."""
+    context = await in_db(request, _organizer_plugins, kernel_of(request), viewer, organizer)
+    return page(request, "organizer_plugins.html", **context)
+
+
+def _organizer_switch(
+    session: Session, kernel: Kernel, viewer: Viewer, organizer: str, name: str, enable: bool
+) -> bool:
+    found, _principal = organizer_in_scope(session, viewer, organizer, ORGANIZER_PERMISSION)
+    if name not in organizer_switchable(kernel):
+        raise NotFoundException()
+    switch = enable_plugin if enable else disable_plugin
+    return switch(kernel, session, found, name, actor=viewer.actor)
+
+
+@post("/organizer/{organizer:str}/plugins/{name:str}/{action:str}")
+async def organizer_plugin_switch(
+    request: Request,
+    viewer: NamedDependency[Viewer],
+    organizer: FromPath[str],
+    name: FromPath[str],
+    action: FromPath[str],
+) -> Redirect:
+    if action not in ("enable", "disable"):
+        raise NotFoundException()
+    kernel = kernel_of(request)
+    try:
+        await in_db(request, _organizer_switch, kernel, viewer, organizer, name, action == "enable")
+    except PluginError as error:
+        flash(request, "error", str(error))
+    else:
+        title = kernel.plugins.plugins[name].meta.name or name
+        message = _("%(plugin)s is enabled.") if action == "enable" else _("%(plugin)s is disabled.")
+        flash(request, "success", message % {"plugin": title})
+    return redirect(f"/control/organizer/{organizer}/plugins/")
+
+
+ROUTES: list[Any] = [
+    plugin_list,
+    plugin_switch,
+    plugin_settings,
+    plugin_settings_save,
+    organizer_plugin_list,
+    organizer_plugin_switch,
+]
 
 
 # --- pages of plugins ------------------------------------------------------------------------------------------

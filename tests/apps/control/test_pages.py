@@ -112,6 +112,7 @@ def test_order_permissions_follow_the_team(control):
     assert order_status(control, code) == "n"
     assert control.post(f"{DEMO}plugins/banktransfer/enable").status_code == 403
     assert control.client.get("/control/organizer/demo/tokens").status_code == 403
+    assert control.post("/control/organizer/demo/plugins/reports/enable").status_code == 403
 
 
 def test_limited_events(control):
@@ -288,3 +289,18 @@ def test_settings_table_untouched_by_reading(admin):
     admin.client.get(DEMO)
     with admin.kernel.db.session() as session:
         assert session.scalar(select(Setting.id)) is None
+
+
+def test_organizer_plugins_allow_hybrid_plugins_on_events(admin):
+    listing = admin.client.get("/control/organizer/demo/plugins/")
+    assert listing.status_code == 200 and "Reports" in listing.text
+    assert "Bank transfer" not in listing.text  # an event-level plugin
+    refused = admin.post(f"{DEMO}plugins/reports/enable")
+    assert "must be enabled for the organizer" in refused.text
+    admin.post("/control/organizer/demo/plugins/reports/enable")
+    admin.post(f"{DEMO}plugins/reports/enable")
+    with admin.kernel.db.session() as session:
+        event = session.scalar(select(Event).where(Event.slug == "democon"))
+        assert "reports" in event.organizer.plugins and "reports" in event.plugins
+    assert admin.post("/control/organizer/demo/plugins/banktransfer/enable").status_code == 404
+    assert admin.client.get("/control/organizer/rival/plugins/").status_code == 404
