@@ -1740,7 +1740,8 @@ class OutboundChannel(abc.ABC):
     retried after :meth:`next_retry_delay`, :class:`UnrecoverableSyncError` or :class:`SyncConfigError` to park
     the entry as failed until someone retries it, :class:`DiscardedSyncError` to give it up for good. Deliveries
     can repeat (a worker killed mid-call is replaced once its lease lapses), so receivers get the entry's
-    ``idempotency_key``.
+    ``idempotency_key``. The kernel asks ``register_outbound_channels`` for fresh channel objects for each claimed
+    batch (up to 100 entries), so an object may cache what it reads for the length of one batch.
     """
 
     identifier: ClassVar[str] = ""

@@ -220,13 +220,20 @@ class WebhookChannel(OutboundChannel):
     def __init__(self) -> None:
         # Calls made but not yet recorded, by entry id (each entry is handled by one thread at a time).
         self._calls: dict[int, WebhookCall] = {}
+        # A channel object serves one claimed batch: each webhook is read once per batch, not once per call.
+        self._urls: dict[int, str | None] = {}
+
+    def _target_url(self, webhook_id: int, context: JobContext) -> str | None:
+        if webhook_id not in self._urls:
+            with context.session() as session:
+                hook = session.get(Webhook, webhook_id)
+                self._urls[webhook_id] = hook.target_url if hook is not None and hook.enabled else None
+        return self._urls[webhook_id]
 
     def deliver(self, delivery: OutboundDelivery, context: JobContext) -> dict[str, Any] | None:
-        with context.session() as session:
-            hook = session.get(Webhook, int(delivery.target))
-            if hook is None or not hook.enabled:
-                raise DiscardedSyncError("The webhook was disabled or deleted before the call.")
-            url = hook.target_url
+        url = self._target_url(int(delivery.target), context)
+        if url is None:
+            raise DiscardedSyncError("The webhook was disabled or deleted before the call.")
         action = str(delivery.payload.get("action", ""))
         started = time.perf_counter()
         status_code, text, problem = 0, "", None
@@ -265,6 +272,7 @@ class WebhookChannel(OutboundChannel):
             return
         session.add(call)
         if call.return_code == 410:
+            self._urls[call.webhook_id] = None
             session.execute(update(Webhook).where(Webhook.id == call.webhook_id).values(enabled=False))
 
 
