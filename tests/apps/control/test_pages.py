@@ -304,3 +304,10 @@ def test_organizer_plugins_allow_hybrid_plugins_on_events(admin):
         assert "reports" in event.organizer.plugins and "reports" in event.plugins
     assert admin.post("/control/organizer/demo/plugins/banktransfer/enable").status_code == 404
     assert admin.client.get("/control/organizer/rival/plugins/").status_code == 404
+
+
+def test_bank_transfer_pages_in_german(admin):
+    admin.post(f"{DEMO}plugins/banktransfer/enable")
+    page = admin.client.get(f"{DEMO}p/banktransfer/transactions?lang=de")
+    assert "Bankumsätze" in page.text and "noch keine Bankumsätze" in page.text
+    assert "Banküberweisung" in admin.client.get(f"{DEMO}plugins/banktransfer/").text
