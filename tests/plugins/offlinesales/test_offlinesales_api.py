@@ -382,3 +382,23 @@ def test_with_a_broker_the_jobs_wait_for_a_worker(api, make_kernel):
         queued.jobs.run(download.split("/download/")[1].split("/")[0])
         done = client.get(download, headers=api.headers())
         assert done.status_code == 200 and len(PDF.page_texts(done.content)) == 2
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"[]",
+        b"null",
+        b'{"item": null, "amount": 1, "layout": 1}',
+        b'{"item": 99999999999999999999, "amount": 1, "layout": -5}',
+        b'{"item": 1, "amount": 1e9, "layout": 1}',
+        b'{"item": 1, "amount": true, "layout": 1}',
+        b'{"item": 1, "amount": 1, "layout": 1, "sales_channel": "' + b"x" * 100_000 + b'"}',
+        b'{"item": 1, "amount": 1, "layout": 1, "comment": 5}',
+    ],
+)
+def test_nasty_bodies_are_400_never_500(api, raw):
+    response = api.client.post(BATCHES, content=raw, headers={**api.headers(), "Content-Type": "application/json"})
+    assert response.status_code == 400, response.text
+    assert isinstance(response.json(), dict)
+    assert counts(api)[3] == 0
