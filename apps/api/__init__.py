@@ -20,6 +20,7 @@ from litestar import Litestar, Request, Router, get
 from litestar.concurrency import sync_to_thread
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -29,7 +30,7 @@ from boxoffice.apps.api import resources
 from boxoffice.apps.api.auth import NOT_PROVIDED, Principal, authenticate
 from boxoffice.apps.api.errors import EXCEPTION_HANDLERS, ApiError, not_found
 from boxoffice.apps.api.middleware import MIDDLEWARE
-from boxoffice.apps.web import web_mount
+from boxoffice.apps.web import html_not_found, web_mount
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Organizer
 
@@ -203,7 +204,10 @@ def create_app(kernel: Kernel | None = None) -> Litestar:
             *web.route_handlers,
         ],
         dependencies={"kernel": Provide(provide_kernel)},
-        exception_handlers=EXCEPTION_HANDLERS,
+        exception_handlers={
+            **EXCEPTION_HANDLERS,
+            NotFoundException: html_not_found(EXCEPTION_HANDLERS[HTTPException]),
+        },
         middleware=[*MIDDLEWARE, *web.middleware],
         template_config=web.template_config,
         csrf_config=web.csrf_config,

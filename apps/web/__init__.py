@@ -7,7 +7,7 @@ server-side sessions in the database, CSRF protection for forms and HTML error p
 
 from __future__ import annotations
 
-import html
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from litestar import Request, Response, Router
+from litestar import MediaType, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, NotFoundException
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Redirect, Template
+from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.stores.base import Store
 from litestar.template.config import TemplateConfig
@@ -175,34 +175,51 @@ def build_environment(extra_dirs: Iterable[Path] = ()) -> Environment:
 # --- HTML error pages -------------------------------------------------------------------------------------------
 
 
-def _error_page(request: Request, status: int, message: str) -> Response[Any]:
-    return Template(
-        template_name="web/error.html",
-        context={"status": status, "message": message},
-        status_code=status,
-    )
+def _error_page(request: Request, status: int, message: Callable[[], str]) -> Response[Any]:
+    """Rendered here, in the page's language: errors outside any route (an unknown URL) never passed the locale
+    middleware, and a template response would render after the language context is gone."""
+    locale = request.scope.get("state", {}).get(LOCALE_STATE) or _negotiate(request.app.state.kernel, request)[0]
+    with use_locale(locale):
+        template = request.app.template_engine.get_template("web/error.html")
+        body = template.render(status=status, message=message(), request=request, messages=[], csrf_input="")
+    return Response(body, status_code=status, media_type=MediaType.HTML)
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Any]:
-    status = exc.status_code
-    messages = {
-        400: _("The request could not be understood."),
-        403: _("You may not do this. If you submitted a form, reload the page and try again."),
-        404: _("This page does not exist."),
-        405: _("This page does not answer that kind of request."),
-    }
-    return _error_page(request, status, messages.get(status, html.escape(str(exc.detail))))
+    def message() -> str:
+        known = {
+            400: _("The request could not be understood."),
+            403: _("You may not do this. If you submitted a form, reload the page and try again."),
+            404: _("This page does not exist."),
+            405: _("This page does not answer that kind of request."),
+        }
+        return known.get(exc.status_code, str(exc.detail))
+
+    return _error_page(request, exc.status_code, message)
 
 
 def _internal_error(request: Request, exc: Exception) -> Response[Any]:
     request.logger.exception("web page failed", exc_info=exc)
-    return _error_page(request, 500, _("Something went wrong on our side. Please try again."))
+    return _error_page(request, 500, lambda: _("Something went wrong on our side. Please try again."))
 
 
 WEB_EXCEPTION_HANDLERS: dict[type[Exception], Callable[..., Response[Any]]] = {
     HTTPException: _http_error,
     Exception: _internal_error,
 }
+
+
+def _is_web_path(path: str) -> bool:
+    return not any(re.match(pattern, path) for pattern in NOT_WEB)
+
+
+def html_not_found(api_handler: Callable[..., Response[Any]]) -> Callable[..., Response[Any]]:
+    """The app-wide 404 for URLs no route matches: an HTML page outside ``/api/``, ``api_handler``'s answer inside."""
+
+    def handle(request: Request, exc: NotFoundException) -> Response[Any]:
+        return _http_error(request, exc) if _is_web_path(request.url.path) else api_handler(request, exc)
+
+    return handle
 
 
 def web_router(path: str, route_handlers: list[Any], **options: Any) -> Router:
@@ -304,6 +321,7 @@ __all__ = [
     "TEMPLATE_DIRS",
     "WebMount",
     "build_environment",
+    "html_not_found",
     "raw_path",
     "redirect",
     "request_locale",

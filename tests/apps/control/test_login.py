@@ -148,3 +148,10 @@ def counted_writes(engine):
         yield writes
     finally:
         sqlalchemy_event.remove(engine, "before_cursor_execute", record)
+
+
+def test_unmatched_urls_answer_html_outside_the_api_and_json_inside(control):
+    page = control.client.get("/control/no/such/page/here", headers={"Accept-Language": "de"})
+    assert page.status_code == 404 and "<html" in page.text and "Diese Seite gibt es nicht." in page.text
+    api = control.client.get("/api/v1/no/such/thing/")
+    assert api.status_code == 404 and api.json() == {"detail": "Not found."}
