@@ -201,9 +201,10 @@ async def put_webhook(
     return await in_call(request, lambda call: _update(call, organizer_slug, webhook_id, data, full=True))
 
 
-@delete("/webhooks/{webhook_id:int}/", status_code=204)
+@delete(["/webhooks/{webhook_id:int}/", "/webhook/{webhook_id:int}/"], status_code=204)
 async def delete_webhook(request: Request, organizer_slug: FromPath[str], webhook_id: FromPath[int]) -> Response[None]:
-    """Disable the webhook (it stays listed, with its call log, as pretix keeps it)."""
+    """Disable the webhook (it stays listed, with its call log, as pretix keeps it). pretix documents this call
+    with the singular ``webhook/`` segment, so that path answers too."""
 
     def work(call: Call) -> None:
         organizer = call.organizer(organizer_slug, PERMISSION)

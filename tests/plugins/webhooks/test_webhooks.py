@@ -76,6 +76,10 @@ def test_resource_round_trip_and_validation(client, world):
     assert put.status_code == 200 and put.json()["all_events"] is True and put.json()["comment"] is None
     assert client.delete(detail, headers=world.headers()).status_code == 204
     assert client.get(detail, headers=world.headers()).json()["enabled"] is False
+    client.patch(detail, json={"enabled": True}, headers=world.headers())
+    singular = f"/api/v1/organizers/demo/webhook/{created['id']}/"  # the path pretix documents for DELETE
+    assert client.delete(singular, headers=world.headers()).status_code == 204
+    assert client.get(detail, headers=world.headers()).json()["enabled"] is False
 
     bad = client.post(
         BASE,
