@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, aliased
 
 from boxoffice.hookspecs.providers import OutboundChannel, OutboundDelivery, SyncError
 from boxoffice.kernel import clock
-from boxoffice.kernel.core import kernel_of
+from boxoffice.kernel.core import KERNEL_KEY, kernel_of
 from boxoffice.kernel.models.outbound import (
     OUTBOUND_DELIVERED,
     OUTBOUND_DISCARDED,
@@ -109,6 +109,8 @@ def enqueue(
 
 def wake_on_commit(session: Session, entry_id: int) -> None:
     """Start one delivery job for all entries a transaction wrote, once it commits."""
+    if KERNEL_KEY not in session.info:
+        return  # a session opened outside a kernel: the periodic sweep delivers the entry
     pending: list[int] | None = session.info.get(_PENDING_KEY)
     if pending is None:
         pending = session.info[_PENDING_KEY] = []
