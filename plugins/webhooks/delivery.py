@@ -147,8 +147,18 @@ def payload_for(entry: LogEntry, action: str, organizer: Organizer, event: Event
             body["code"] = code
     if action.startswith("pretix.event.checkin"):
         data = entry.data or {}
-        body["orderposition_id"] = data.get("position")
-        body["orderposition_positionid"] = data.get("positionid")
+        position_id, positionid = data.get("position"), data.get("positionid")
+        if position_id is None and data.get("checkin") is not None:
+            # An annulment names the check-in, not the ticket.
+            from boxoffice.kernel.models.checkin import Checkin
+            from boxoffice.kernel.models.orders import OrderPosition
+
+            checkin = session.get(Checkin, int(data["checkin"]))
+            position = session.get(OrderPosition, checkin.position_id) if checkin and checkin.position_id else None
+            if position is not None:
+                position_id, positionid = position.id, position.positionid
+        body["orderposition_id"] = position_id
+        body["orderposition_positionid"] = positionid
         body["checkin_list"] = data.get("list")
         body["type"] = data.get("type", "entry")
     body["action"] = action

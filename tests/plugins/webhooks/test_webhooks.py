@@ -198,3 +198,39 @@ def test_retries_stop_after_three_days(kernel, client, world, target):
     assert (entry.status, entry.failure_mode) == ("failed", "exceeded")
     assert moment - start <= timedelta(days=3)
     assert entry.attempts > 70  # hourly once the back-off reached its cap
+
+
+def test_checkin_calls_carry_the_ticket_and_the_list(kernel, client, world, target):
+    from boxoffice.kernel.models.orders import Order, OrderPosition
+
+    create(client, world, target.url + "/hook", action_types=["pretix.event.checkin"])
+    code = world.place()
+    world.pay(code)
+    lists = client.post(
+        "/api/v1/organizers/demo/events/democon/checkinlists/",
+        json={"name": "Entry", "all_products": True},
+        headers=world.headers(),
+    )
+    assert lists.status_code == 201, lists.text
+    list_id = lists.json()["id"]
+    with kernel.db.session() as session:
+        position = session.scalar(select(OrderPosition).join(Order).where(Order.code == code))
+        secret, position_id = position.secret, position.id
+    scan = client.post(
+        "/api/v1/organizers/demo/checkinrpc/redeem/",
+        json={"secret": secret, "lists": [list_id]},
+        headers=world.headers(),
+    )
+    assert scan.status_code == 201 and scan.json()["status"] == "ok", scan.text
+    [call] = target.posts()
+    assert call.body | {"notification_id": None} == {
+        "notification_id": None,
+        "organizer": "demo",
+        "event": "democon",
+        "code": code,
+        "orderposition_id": position_id,
+        "orderposition_positionid": 1,
+        "checkin_list": list_id,
+        "type": "entry",
+        "action": "pretix.event.checkin",
+    }
