@@ -141,9 +141,9 @@ def _is_sqlite(session: Session) -> bool:
 
 @dataclass
 class Found:
-    """A ticket found by its secret, with two facts the decision needs read in the same statement: whether its
+    """A ticket found by its secret, with two facts the decision needs, read in the same statement: whether its
     product is among the limited products of the scan's lists, and whether its product has questions asked at
-    check-in (only then are they loaded)."""
+    check-in (only then are they loaded). The lookup also marks absent answers and invoice address as loaded."""
 
     position: OrderPosition
     listed: bool
