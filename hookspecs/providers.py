@@ -1616,8 +1616,9 @@ class OutboundSyncProvider(abc.ABC):
     """Base for one-way pushes of orders and tickets into an external system (CRM, mailing list…).
 
     The kernel owns the queue and calls :meth:`sync_object_with_properties` once per ``Order`` mapping and once per
-    position for each ``OrderPosition`` mapping, then :meth:`finalize_sync_order`. A provider instance handles a
-    batch of orders of one event inside a ``with`` block, so :meth:`close` runs even when the batch fails.
+    position for each ``OrderPosition`` mapping, then :meth:`finalize_sync_order`. A provider instance handles one
+    queued order inside a ``with`` block, so :meth:`close` runs even when the sync fails; no database transaction
+    is open while it runs (source values are read beforehand). See docs/datasync.md.
     """
 
     identifier: ClassVar[str] = ""
