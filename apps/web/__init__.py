@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
+from babel import Locale, UnknownLocaleError
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import MediaType, Request, Response, Router
 from litestar.config.csrf import CSRFConfig
@@ -150,7 +151,19 @@ def _datetime(value: datetime | None, timezone: str = "UTC", format: str = "medi
     return "" if value is None else format_datetime(value, timezone=timezone, format=format)
 
 
-def build_environment(extra_dirs: Iterable[Path] = ()) -> Environment:
+def language_links(locales: Iterable[str]) -> list[tuple[str, str]]:
+    """``(code, name in its own language)`` for the language switcher."""
+    links = []
+    for code in locales:
+        try:
+            name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_")) or code
+        except (ValueError, TypeError, UnknownLocaleError):
+            name = code
+        links.append((code, name[:1].upper() + name[1:]))
+    return links
+
+
+def build_environment(extra_dirs: Iterable[Path] = (), locales: Iterable[str] = ("en", "de")) -> Environment:
     """The Jinja2 environment of every web app: autoescaping, ``_``/``gettext``/``ngettext`` (Jinja's newstyle
     gettext: ``{{ _("%(count)s tickets", count=n) }}``) and the kernel's locale-aware formatters as filters."""
     environment = Environment(
@@ -167,6 +180,7 @@ def build_environment(extra_dirs: Iterable[Path] = ()) -> Environment:
         localize=localize,
         static=lambda name: f"{STATIC_PATH}/{name}",
         url_with=url_with,
+        languages=language_links(locales),
     )
     environment.filters.update(localize=localize, money=_money, datetime=_datetime, date=format_date)
     return environment
@@ -303,12 +317,13 @@ def web_mount(kernel: Kernel) -> WebMount:
         for plugin in kernel.plugins.plugins.values()
         if plugin.directory is not None and (plugin.directory / "templates").is_dir()
     ]
+    environment = build_environment(plugin_dirs, kernel.i18n.locales)
     shop = _shop_routes()
     if shop:
         handlers.append(web_router("/", shop))
     return WebMount(
         route_handlers=handlers,
-        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(build_environment(plugin_dirs))),
+        template_config=TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment)),
         csrf_config=csrf,
         middleware=[sessions.middleware],
         stores={SESSION_STORE: DatabaseSessionStore(kernel)},
