@@ -16,7 +16,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from boxoffice.apps.shop.cart import ShopError
 from boxoffice.apps.shop.catalog import product_label
+from boxoffice.apps.shop.checkout import SHOP_ACTOR, PaymentChoice, available_payments
+from boxoffice.hookspecs.providers import PaymentException
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.i18n import localize
 from boxoffice.kernel.models import Event, Item
@@ -30,7 +33,15 @@ from boxoffice.kernel.models.orders import (
     OrderPosition,
 )
 from boxoffice.kernel.models.questions import Question
-from boxoffice.kernel.orders.payments import OPEN_PAYMENT_STATES, paid_amount
+from boxoffice.kernel.orders.payments import (
+    OPEN_PAYMENT_STATES,
+    cancel_payment,
+    execute_payment,
+    lock_order,
+    paid_amount,
+    pending_amount,
+    record_payment,
+)
 from boxoffice.kernel.orders.placement import format_name
 from boxoffice.kernel.orders.providers import payment_providers
 from boxoffice.kernel.tickets import available_outputs, ticket_outputs
@@ -88,6 +99,8 @@ class OrderView:
     downloads: list[Download]
     paid: Decimal
     fees: list[tuple[str, Decimal]] = field(default_factory=list)
+    # Methods the buyer may (re)start paying with: the attempt failed, or the open one may be given up.
+    payment_choices: list[PaymentChoice] = field(default_factory=list)
 
 
 def status_label(order: Order) -> tuple[str, str]:
@@ -169,7 +182,55 @@ def build_order_view(kernel: Kernel, session: Session, event: Event, order: Orde
     ]
     key, label = status_label(order)
     fees = [(fee.description or fee_label(fee.fee_type), Decimal(fee.value)) for fee in order.fees if not fee.canceled]
-    return OrderView(order, key, label, positions, open_payments, downloads, paid_amount(order), fees)
+    view = OrderView(order, key, label, positions, open_payments, downloads, paid_amount(order), fees)
+    view.payment_choices = payment_choices(kernel, session, event, order)
+    return view
+
+
+def payment_choices(kernel: Kernel, session: Session, event: Event, order: Order) -> list[PaymentChoice]:
+    """The methods a buyer may switch to on the order page. Only for a pending, approved order with money owed
+    whose open attempts (if any) may be abandoned; methods with a fee are offered at checkout only, as the order's
+    fees are fixed once it is placed."""
+    if order.status != STATUS_PENDING or order.require_approval:
+        return []
+    owed = pending_amount(order)
+    if owed <= 0:
+        return []
+    providers = payment_providers(kernel, session, event)
+    for payment in order.payments:
+        if payment.state in OPEN_PAYMENT_STATES:
+            provider = providers.get(payment.provider)
+            if provider is None or not provider.abort_pending_allowed:
+                return []
+    choices = [choice for choice in available_payments(kernel, session, event, owed) if choice.fee == 0]
+    open_methods = {p.provider for p in order.payments if p.state in OPEN_PAYMENT_STATES}
+    return [choice for choice in choices if choice.identifier not in open_methods]
+
+
+def switch_payment(kernel: Kernel, session: Session, event: Event, order: Order, identifier: str) -> str | None:
+    """Give up the open attempts and start paying with ``identifier``; returns where the provider sends the buyer.
+    Raises :class:`ShopError` when the method cannot be chosen (any more)."""
+    lock_order(session, order)
+    if identifier not in {choice.identifier for choice in payment_choices(kernel, session, event, order)}:
+        raise ShopError(_("Please choose a payment method."))
+    for payment in list(order.payments):
+        if payment.state in OPEN_PAYMENT_STATES:
+            cancel_payment(kernel, session, payment, actor=SHOP_ACTOR)
+    payment = record_payment(
+        kernel, session, order, actor=SHOP_ACTOR, provider=identifier, amount=pending_amount(order)
+    )
+    try:
+        return execute_payment(kernel, session, payment, actor=SHOP_ACTOR)
+    except PaymentException as failed:
+        raise PaymentFailed(failed.message) from None
+
+
+class PaymentFailed(Exception):
+    """The provider refused the new attempt; it stays on record as failed."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def _answer_text(text: str) -> str:

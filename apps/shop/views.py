@@ -26,7 +26,7 @@ from boxoffice.apps.shop.cart import (
     wanted_quantities,
 )
 from boxoffice.apps.shop.checkout import build_checkout, place, position_label, read_form
-from boxoffice.apps.shop.orderpage import build_order_view, find_order
+from boxoffice.apps.shop.orderpage import PaymentFailed, build_order_view, find_order, switch_payment
 from boxoffice.apps.web import redirect, request_locale
 from boxoffice.kernel import clock
 from boxoffice.kernel.core import Kernel
@@ -421,6 +421,35 @@ async def order_page(request: Request, organizer_slug: str, event_slug: str, cod
     return _page(request, "order.html", **context)
 
 
+@post(SHOP + "/order/{code:str}/{secret:str}/pay")
+async def order_pay(request: Request, organizer_slug: str, event_slug: str, code: str, secret: str) -> Response[Any]:
+    """Pay an open order with another method (the previous attempt failed, or may be given up)."""
+    form = await request.form()
+    chosen = str(form.get("payment") or "")
+
+    def work(kernel: Kernel, session: Session) -> tuple[str, str, str]:
+        found = load_event(session, organizer_slug, event_slug)
+        order = find_order(session, found, code, secret)
+        if order is None:
+            raise NotFoundException()
+        back = order_url(found, order.code, secret)
+        attempt = session.begin_nested()
+        try:
+            next_url = switch_payment(kernel, session, found, order, chosen)
+        except ShopError as problem:
+            attempt.rollback()
+            return back, "error", " ".join(problem.messages)
+        except PaymentFailed as failed:
+            attempt.commit()
+            return back, "error", _("The payment could not be completed: %(reason)s") % {"reason": failed.message}
+        attempt.commit()
+        return next_url or back, "success", _("Your payment method has been changed.")
+
+    target, level, message = await _in_db(request, work)
+    _flash(request, level, message)
+    return Redirect(target, status_code=303)
+
+
 @get(SHOP + "/order/{code:str}/{secret:str}/download/{output:str}/")
 async def order_download(
     request: Request, organizer_slug: str, event_slug: str, code: str, secret: str, output: str
@@ -454,5 +483,6 @@ ROUTES: list[Any] = [
     checkout_page,
     checkout_submit,
     order_page,
+    order_pay,
     order_download,
 ]

@@ -140,6 +140,10 @@ GERMAN: dict[str, str | tuple[str, str]] = {
     "Voucher %(code)s: the products it is valid for are shown with its price.": "Gutschein %(code)s: Die Produkte, "
     "für die er gilt, werden mit seinem Preis angezeigt.",
     "With voucher": "Mit Gutschein",
+    "Your payment method has been changed.": "Ihre Zahlungsart wurde geändert.",
+    "Pay with another method": "Mit einer anderen Zahlungsart bezahlen",
+    "Pay now": "Jetzt bezahlen",
+    "Continue": "Weiter",
     "Other dates": "Andere Termine",
     "Choose a date": "Termin wählen",
     "No dates are currently on sale for this event.": "Für diese Veranstaltung sind derzeit keine Termine im Verkauf.",

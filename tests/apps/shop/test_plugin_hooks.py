@@ -104,3 +104,50 @@ def test_a_failed_payment_keeps_the_order_and_says_so(shop, rules):
     with shop.kernel.db.session() as session:
         order = session.scalars(select(Order)).one()
         assert [p.state for p in order.payments] == ["failed"]
+
+
+def test_after_a_failed_payment_the_buyer_pays_another_way(shop, rules):
+    shop.enable_bank_transfer()
+    shop.add(ticket=1)
+    response = checkout(shop, email="fail@example.com", payment="testprocessor")
+    order_page = response.headers["location"]
+    page = shop.page(order_page).text
+    assert "Pay now" in page and 'value="banktransfer"' in page
+    response = shop.submit(order_page + "pay", {"payment": "banktransfer"}, page=order_page)
+    assert response.status_code == 303 and response.headers["location"] == order_page
+    page = shop.page(order_page).text
+    assert "Your payment method has been changed." in page
+    assert "payment-instructions" in page and "DEMOCON-" in page
+    with shop.kernel.db.session() as session:
+        order = session.scalars(select(Order)).one()
+        assert [(p.provider, p.state) for p in order.payments] == [
+            ("testprocessor", "failed"),
+            ("banktransfer", "created"),
+        ]
+        assert order.payments[1].amount == Decimal("36.50")
+
+
+def test_switching_away_from_bank_transfer_and_refusals(shop, rules):
+    shop.enable_bank_transfer()
+    shop.add(ticket=1)
+    response = checkout(shop, email="buyer@example.com", payment="banktransfer")
+    order_page = response.headers["location"]
+    page = shop.page(order_page).text
+    # Bank transfer may be given up (nothing is reserved anywhere), so other methods are offered.
+    assert "Pay with another method" in page and 'value="testprocessor"' in page
+    for bad in ("banktransfer", "nothing", ""):
+        shop.submit(order_page + "pay", {"payment": bad}, page=order_page)
+        assert "Please choose a payment method." in shop.page(order_page).text
+    response = shop.submit(order_page + "pay", {"payment": "testprocessor"}, page=order_page)
+    assert response.headers["location"] == "https://processor.example/pay/123"
+    with shop.kernel.db.session() as session:
+        order = session.scalars(select(Order)).one()
+        assert [(p.provider, p.state) for p in order.payments] == [
+            ("banktransfer", "canceled"),
+            ("testprocessor", "created"),
+        ]
+    # The processor's open attempt may not be given up: no more switching.
+    assert "Pay with another method" not in shop.page(order_page).text
+    assert shop.submit(order_page + "pay", {"payment": "banktransfer"}, page=SHOP).status_code == 303
+    assert "Please choose a payment method." in shop.page(order_page).text
+    assert shop.page("/demo/democon/order/NOPE/x/pay").status_code in (404, 405)
