@@ -19,7 +19,7 @@ from sqlalchemy import select
 from boxoffice.apps.api.errors import Problems
 from boxoffice.apps.api.toolkit import Call, Page, in_call, parse_bool, sent_fields
 from boxoffice.kernel.models import Event, Organizer
-from boxoffice.plugins.webhooks.delivery import ACTION_TYPES
+from boxoffice.plugins.webhooks.delivery import ACTION_TYPES, forget_webhooks
 from boxoffice.plugins.webhooks.models import Webhook, WebhookCall
 
 PERMISSION = "organizer.settings.general:write"
@@ -158,6 +158,7 @@ async def create_webhook(
         hook = Webhook(organizer_id=organizer.id, **values)
         call.session.add(hook)
         call.session.flush()
+        forget_webhooks(call.session)
         call.log(organizer, "boxoffice.webhook.created", {"webhook": hook.id, **msgspec.to_builtins(values)})
         return serialize(hook)
 
@@ -181,6 +182,7 @@ def _update(call: Call, organizer_slug: str, webhook_id: int, data: WebhookIn, *
         setattr(hook, key, value)
     if changed:
         call.session.flush()
+        forget_webhooks(call.session)
         call.log(organizer, "boxoffice.webhook.changed", {"webhook": hook.id, **msgspec.to_builtins(changed)})
     return serialize(hook)
 
@@ -211,6 +213,7 @@ async def delete_webhook(request: Request, organizer_slug: FromPath[str], webhoo
         hook = _webhook(call, organizer, webhook_id)
         if hook.enabled:
             hook.enabled = False
+            forget_webhooks(call.session)
             call.log(organizer, "boxoffice.webhook.disabled", {"webhook": hook.id})
 
     return await in_call(request, work, status_code=204)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import httpx
 from sqlalchemy import delete, select, update
+from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.orm import Session
 
 from boxoffice.hookspecs.providers import (
@@ -35,6 +38,7 @@ CHANNEL = "webhooks"
 TIMEOUT_SECONDS = 30
 CALLS_KEPT = timedelta(days=30)
 RESPONSE_KEPT_CHARS = 1024
+CACHE_KEY = "boxoffice_webhooks_enabled"
 USER_AGENT = "boxoffice-webhooks"
 
 # The action types of the spec (pretix's names). Entries ending in ``.*`` stand for a family.
@@ -118,7 +122,7 @@ def webhook_action(entry: LogEntry, session: Session) -> str | None:
     return translated
 
 
-def subscribed(action_types: list[str], action: str) -> bool:
+def subscribed(action_types: Sequence[str], action: str) -> bool:
     return any(
         action == wanted or (wanted.endswith(".*") and action.startswith(wanted[:-1])) for wanted in action_types
     )
@@ -165,13 +169,48 @@ def payload_for(entry: LogEntry, action: str, organizer: Organizer, event: Event
     return body
 
 
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    action_types: tuple[str, ...]
+    all_events: bool
+    limit_events: tuple[str, ...]
+
+
+def enabled_webhooks(session: Session, organizer_id: int) -> list[Subscription]:
+    """The organizer's enabled webhooks, read once per transaction: a batch job writing many log entries (the expiry
+    run, a bank import) costs one query for all of them."""
+    cache: dict[int, list[Subscription]] | None = session.info.get(CACHE_KEY)
+    if cache is None:
+        cache = session.info[CACHE_KEY] = {}
+
+        def forget(ended: Session, *_: Any) -> None:
+            ended.info.pop(CACHE_KEY, None)
+
+        sqlalchemy_event.listen(session, "after_commit", forget, once=True)
+        sqlalchemy_event.listen(session, "after_soft_rollback", forget, once=True)
+    if organizer_id not in cache:
+        cache[organizer_id] = [
+            Subscription(hook.id, tuple(hook.action_types or ()), hook.all_events, tuple(hook.limit_events or ()))
+            for hook in session.scalars(
+                select(Webhook).where(Webhook.organizer_id == organizer_id, Webhook.enabled.is_(True))
+            )
+        ]
+    return cache[organizer_id]
+
+
+def forget_webhooks(session: Session) -> None:
+    """Drop the transaction's view of the webhooks after changing one."""
+    cache = session.info.get(CACHE_KEY)
+    if cache is not None:
+        cache.clear()
+
+
 def on_log_entry(entry: LogEntry, session: Session) -> int:
     """Queue a call to every enabled webhook of the entry's organizer that subscribes to its action."""
     if entry.organizer_id is None:
         return 0
-    hooks = session.scalars(
-        select(Webhook).where(Webhook.organizer_id == entry.organizer_id, Webhook.enabled.is_(True))
-    ).all()
+    hooks = enabled_webhooks(session, entry.organizer_id)
     if not hooks:
         return 0
     action = webhook_action(entry, session)
@@ -182,7 +221,7 @@ def on_log_entry(entry: LogEntry, session: Session) -> int:
         hook
         for hook in hooks
         if subscribed(hook.action_types, action)
-        and (hook.all_events or (event is not None and event.slug in (hook.limit_events or [])))
+        and (hook.all_events or (event is not None and event.slug in hook.limit_events))
     ]
     if not matching:
         return 0
