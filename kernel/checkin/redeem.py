@@ -49,12 +49,14 @@ from boxoffice.kernel.models.checkin import (
     CheckinList,
     checkin_list_items,
 )
+from boxoffice.kernel.models.items import Item
 from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
     STATUS_EXPIRED,
     STATUS_PENDING,
     InvoiceAddress,
     OrderPosition,
+    PrintLog,
     QuestionAnswer,
     RevokedSecret,
 )
@@ -123,6 +125,8 @@ class ScanResult:
     questions: list[Question] = field(default_factory=list)
     # Successful scans of the position on the list, oldest first (after this one).
     history: list[Checkin] = field(default_factory=list)
+    # What the ticket's lookup already read about ``position`` (for building the answer without asking again).
+    lookup: Found | None = None
 
 
 def event_zone(checkin_list: CheckinList) -> ZoneInfo:
@@ -143,11 +147,15 @@ def _is_sqlite(session: Session) -> bool:
 class Found:
     """A ticket found by its secret, with two facts the decision needs, read in the same statement: whether its
     product is among the limited products of the scan's lists, and whether its product has questions asked at
-    check-in (only then are they loaded). The lookup also marks absent answers and invoice address as loaded."""
+    check-in (only then are they loaded). The lookup also marks absent answers and invoice address as loaded, and
+    reads for the answer whether the ticket has print logs and its product's check-in flags."""
 
     position: OrderPosition
     listed: bool
     asks_questions: bool
+    print_logged: bool = True
+    # The product's (checkin_attention, checkin_text); ``None``: not read.
+    product_flags: tuple[bool, str | None] | None = None
 
 
 def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
@@ -175,8 +183,20 @@ def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
     # loads of them.
     has_answers = exists().where(QuestionAnswer.orderposition_id == OrderPosition.id).correlate(OrderPosition)
     has_address = exists().where(InvoiceAddress.order_id == OrderPosition.order_id).correlate(OrderPosition)
-    statement = select(OrderPosition, listed, asks_questions, has_answers, has_address).options(
-        joinedload(OrderPosition.order, innerjoin=True)
+    print_logged = exists().where(PrintLog.position_id == OrderPosition.id).correlate(OrderPosition)
+    statement = (
+        select(
+            OrderPosition,
+            listed,
+            asks_questions,
+            has_answers,
+            has_address,
+            print_logged,
+            Item.checkin_attention,
+            Item.checkin_text,
+        )
+        .join(Item, Item.id == OrderPosition.item_id)
+        .options(joinedload(OrderPosition.order, innerjoin=True))
     )
     if scan.position_id is not None:
         statement = statement.where(OrderPosition.id == scan.position_id)
@@ -185,7 +205,8 @@ def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
     if not _is_sqlite(session):
         statement = statement.with_for_update(of=OrderPosition)
     found: list[Found] = []
-    for position, is_listed, asks, answered, addressed in session.execute(statement).unique():
+    rows = session.execute(statement).unique()
+    for position, is_listed, asks, answered, addressed, printed, attention, text in rows:
         if position.order.event_id not in event_ids:
             continue
         # Only for display, and only where no questions are asked at check-in: the answers are then never
@@ -194,7 +215,7 @@ def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
             set_committed_value(position, "answers", [])
         if not addressed:
             set_committed_value(position.order, "invoice_address", None)
-        found.append(Found(position, bool(is_listed), bool(asks)))
+        found.append(Found(position, bool(is_listed), bool(asks), bool(printed), (attention, text)))
     return found
 
 
@@ -235,6 +256,14 @@ def _prefer_live(candidates: list[Found]) -> list[Found]:
 
 def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
     """Decide about ``scan`` and record it (a check-in, or a refused scan with its reason); the caller commits."""
+    looked_up: list[Found] = []
+    result = _decide(kernel, session, scan, looked_up)
+    if looked_up and result.position is looked_up[-1].position:
+        result.lookup = looked_up[-1]
+    return result
+
+
+def _decide(kernel: Kernel, session: Session, scan: Scan, looked_up: list[Found]) -> ScanResult:
     if not scan.lists:
         raise CheckinRefused("No check-in list given.")
     moment = scan.moment or clock.now()
@@ -250,6 +279,7 @@ def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
     if len(candidates) > 1:
         return _refuse(kernel, session, scan, scan.lists[0], None, REASON_AMBIGUOUS, None, moment)
     found = candidates[0]
+    looked_up.append(found)
     position = found.position
     checkin_list = lists_by_event[position.order.event_id]
     if checkin_list.addon_match and not (checkin_list.all_products or found.listed):
@@ -259,6 +289,7 @@ def redeem(kernel: Kernel, session: Session, scan: Scan) -> ScanResult:
         if matched:
             # The add-on is on the list by construction; whether it asks questions is looked up.
             found = Found(matched[0], listed=True, asks_questions=True)
+            looked_up.append(found)
             position = found.position
     lock_position(session, position)
     history = list(

@@ -44,6 +44,7 @@ from boxoffice.kernel.checkin.redeem import (
     STATUS_ERROR,
     STATUS_INCOMPLETE,
     CheckinRefused,
+    Found,
     Scan,
     ScanResult,
     annul,
@@ -170,11 +171,18 @@ class CheckinShaper:
         self.variation_flags: dict[int, tuple[bool, str | None]] = {}
         self.expanded: dict[tuple[str, int], Any] = {}
 
-    def prepare(self, positions: Sequence[OrderPosition], known: Mapping[int, Sequence[Checkin]] | None = None) -> None:
+    def prepare(
+        self,
+        positions: Sequence[OrderPosition],
+        known: Mapping[int, Sequence[Checkin]] | None = None,
+        lookup: Found | None = None,
+    ) -> None:
         """Load what the positions' view needs; ``known`` are their successful check-ins on the lists when the
-        caller has them already (a scan's answer)."""
+        caller has them already, ``lookup`` what the scan's ticket lookup read already (a scan's answer)."""
         if not positions:
             return
+        if lookup is not None and lookup.product_flags is not None:
+            self.item_flags[lookup.position.item_id] = lookup.product_flags
         if known is not None:
             devices = device_numbers(self.call, [checkin for found in known.values() for checkin in found])
             for position_id, checkins in known.items():
@@ -182,7 +190,9 @@ class CheckinShaper:
                     checkin_out(checkin, devices.get(checkin.device_id) if checkin.device_id else None)
                     for checkin in checkins
                 ]
-        self.orders.prepare_positions(positions, checkins_known=known is not None)
+        # ``new`` tells the order view that the positions have no print logs (what it assumes of new positions).
+        no_print_logs = lookup is not None and not lookup.print_logged
+        self.orders.prepare_positions(positions, new=no_print_logs, checkins_known=known is not None)
         session = self.call.session
         parent_ids = {p.addon_to_id for p in positions if p.addon_to_id is not None and not p.attendee_name_cached}
         if parent_ids:
@@ -190,11 +200,12 @@ class CheckinShaper:
                 select(OrderPosition.id, OrderPosition.attendee_name_cached).where(OrderPosition.id.in_(parent_ids))
             ):
                 self.parent_names[parent_id] = name
-        item_ids = {p.item_id for p in positions}
-        for item_id, attention, text in session.execute(
-            select(Item.id, Item.checkin_attention, Item.checkin_text).where(Item.id.in_(item_ids))
-        ):
-            self.item_flags[item_id] = (attention, text)
+        item_ids = {p.item_id for p in positions} - set(self.item_flags)
+        if item_ids:
+            for item_id, attention, text in session.execute(
+                select(Item.id, Item.checkin_attention, Item.checkin_text).where(Item.id.in_(item_ids))
+            ):
+                self.item_flags[item_id] = (attention, text)
         variation_ids = {p.variation_id for p in positions if p.variation_id is not None}
         if variation_ids:
             for variation_id, attention, text in session.execute(
@@ -297,7 +308,7 @@ def scan_answer(call: Call, result: ScanResult, expand: Sequence[str]) -> tuple[
         body["list"] = list_summary(result.checkin_list)
     if result.position is not None:
         view = CheckinShaper(call, result.checkin_list.event if result.checkin_list else None, _lists(result), expand)
-        view.prepare([result.position], known={result.position.id: result.history})
+        view.prepare([result.position], known={result.position.id: result.history}, lookup=result.lookup)
         body["require_attention"] = view.require_attention(result.position)
         body["checkin_texts"] = view.checkin_texts(result.position)
         body["position"] = view.position(result.position)

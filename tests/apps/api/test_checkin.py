@@ -463,3 +463,19 @@ def test_the_answer_shows_answers_and_falls_back_to_the_invoice_name(api) -> Non
         api, place(api, positions=[{"item": ticket_id(api)}])["positions"][0]["secret"], [checkin_list["id"]]
     )
     assert plain.json()["position"]["answers"] == [] and plain.json()["position"]["attendee_name"] is None
+
+
+def test_the_answer_shows_print_logs_and_product_texts(api) -> None:
+    checkin_list = make_list(api)
+    assert api.patch(f"{EVENT}items/{ticket_id(api)}/", {"checkin_text": "Hand out a wristband"}).status_code == 200
+    printed, plain = place(api)["positions"][0], place(api)["positions"][0]
+    logged = api.post(
+        f"{EVENT}orderpositions/{printed['id']}/printlog/",
+        {"source": "pretixscan", "type": "badge", "datetime": "2026-12-01T10:00:00Z"},
+    )
+    assert logged.status_code == 201, logged.text
+    scanned = redeem(api, printed["secret"], [checkin_list["id"]]).json()
+    assert [log["type"] for log in scanned["position"]["print_logs"]] == ["badge"]
+    assert scanned["checkin_texts"] == ["Hand out a wristband"]
+    unprinted = redeem(api, plain["secret"], [checkin_list["id"]]).json()
+    assert unprinted["position"]["print_logs"] == [] and unprinted["checkin_texts"] == ["Hand out a wristband"]
