@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -36,13 +37,17 @@ EVENT = "/event/{organizer:str}/{event:str}"
 PLUGINS_PERMISSION = "event.settings.general:write"
 
 
-def switchable(kernel: Kernel) -> list[str]:
-    """Plugins an organizer may switch on an event."""
+def _togglable(kernel: Kernel, levels: tuple[str, ...]) -> list[str]:
     return sorted(
         name
         for name, plugin in kernel.plugins.plugins.items()
-        if plugin.meta.level in EVENT_LEVELS and plugin.meta.togglable and plugin.meta.visible
+        if plugin.meta.level in levels and plugin.meta.togglable and plugin.meta.visible
     )
+
+
+def switchable(kernel: Kernel) -> list[str]:
+    """Plugins an organizer may switch on an event."""
+    return _togglable(kernel, EVENT_LEVELS)
 
 
 def settings_forms(kernel: Kernel, event: Event, plugin: str) -> list[SettingsForm]:
@@ -110,18 +115,24 @@ async def plugin_switch(
     action: FromPath[str],
 ) -> Redirect:
     """Enable (``action`` ``enable``) or disable (``disable``) a plugin on the event, audit-logged as the user."""
+    await _switch_and_flash(request, action, name, _switch, viewer, organizer, event)
+    return redirect(f"/control/event/{organizer}/{event}/plugins/")
+
+
+async def _switch_and_flash(request: Request, action: str, name: str, switch: Callable[..., bool], *args: Any) -> None:
+    """Runs ``switch(session, kernel, *args, name, enable)`` for ``action`` (``enable``/``disable``, else 404) and
+    flashes the outcome; a switch the plugin refuses is shown as the error, not raised."""
     if action not in ("enable", "disable"):
         raise NotFoundException()
     kernel = kernel_of(request)
     try:
-        await in_db(request, _switch, kernel, viewer, organizer, event, name, action == "enable")
+        await in_db(request, switch, kernel, *args, name, action == "enable")
     except PluginError as error:
         flash(request, "error", str(error))
     else:
         title = kernel.plugins.plugins[name].meta.name or name
         message = _("%(plugin)s is enabled.") if action == "enable" else _("%(plugin)s is disabled.")
         flash(request, "success", message % {"plugin": title})
-    return redirect(f"/control/event/{organizer}/{event}/plugins/")
 
 
 # --- settings forms --------------------------------------------------------------------------------------------
@@ -318,11 +329,7 @@ ORGANIZER_PERMISSION = "organizer.settings.general:write"
 
 def organizer_switchable(kernel: Kernel) -> list[str]:
     """Plugins an organizer may switch for all of its events (organizer-level) or allow per event (hybrid)."""
-    return sorted(
-        name
-        for name, plugin in kernel.plugins.plugins.items()
-        if plugin.meta.level in ORGANIZER_LEVELS and plugin.meta.togglable and plugin.meta.visible
-    )
+    return _togglable(kernel, ORGANIZER_LEVELS)
 
 
 def _organizer_plugins(session: Session, kernel: Kernel, viewer: Viewer, organizer: str) -> dict[str, Any]:
@@ -372,17 +379,7 @@ async def organizer_plugin_switch(
     name: FromPath[str],
     action: FromPath[str],
 ) -> Redirect:
-    if action not in ("enable", "disable"):
-        raise NotFoundException()
-    kernel = kernel_of(request)
-    try:
-        await in_db(request, _organizer_switch, kernel, viewer, organizer, name, action == "enable")
-    except PluginError as error:
-        flash(request, "error", str(error))
-    else:
-        title = kernel.plugins.plugins[name].meta.name or name
-        message = _("%(plugin)s is enabled.") if action == "enable" else _("%(plugin)s is disabled.")
-        flash(request, "success", message % {"plugin": title})
+    await _switch_and_flash(request, action, name, _organizer_switch, viewer, organizer)
     return redirect(f"/control/organizer/{organizer}/plugins/")
 
 

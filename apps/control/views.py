@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -510,20 +511,35 @@ def _save_product(
     return {}
 
 
-async def _product_post(
+async def _save_from_form(
     request: Request,
     viewer: Viewer,
     organizer: str,
     event: str,
-    item_id: int | None,
+    edited: int | None,
+    save: Callable[..., dict[str, str]],
+    listing: Callable[..., dict[str, Any]],
+    section: str,
+    saved_message: str,
 ) -> Template | Redirect:
+    """Saves the posted form with ``save`` (``edited`` is the row's id, ``None`` adds one); refused, the section's
+    page comes back with the field errors and the posted values, else the user returns to the list."""
     form = await form_data(request)
-    errors = await in_db(request, _save_product, kernel_of(request), viewer, organizer, event, item_id, form)
+    errors = await in_db(request, save, kernel_of(request), viewer, organizer, event, edited, form)
     if errors:
-        context = await in_db(request, _products, kernel_of(request), viewer, organizer, event)
-        return page(request, "products.html", status_code=400, errors=errors, form=form, edited=item_id, **context)
-    flash(request, "success", _("The product has been saved."))
-    return redirect(f"/control/event/{organizer}/{event}/products/")
+        context = await in_db(request, listing, kernel_of(request), viewer, organizer, event)
+        return page(request, f"{section}.html", status_code=400, errors=errors, form=form, edited=edited, **context)
+    flash(request, "success", saved_message)
+    return redirect(f"/control/event/{organizer}/{event}/{section}/")
+
+
+async def _product_post(
+    request: Request, viewer: Viewer, organizer: str, event: str, item_id: int | None
+) -> Template | Redirect:
+    saved = _("The product has been saved.")
+    return await _save_from_form(
+        request, viewer, organizer, event, item_id, _save_product, _products, "products", saved
+    )
 
 
 @post(EVENT + "/products/")
@@ -622,19 +638,10 @@ def _save_quota(
 
 
 async def _quota_post(
-    request: Request,
-    viewer: Viewer,
-    organizer: str,
-    event: str,
-    quota_id: int | None,
+    request: Request, viewer: Viewer, organizer: str, event: str, quota_id: int | None
 ) -> Template | Redirect:
-    form = await form_data(request)
-    errors = await in_db(request, _save_quota, kernel_of(request), viewer, organizer, event, quota_id, form)
-    if errors:
-        context = await in_db(request, _quotas, kernel_of(request), viewer, organizer, event)
-        return page(request, "quotas.html", status_code=400, errors=errors, form=form, edited=quota_id, **context)
-    flash(request, "success", _("The quota has been saved."))
-    return redirect(f"/control/event/{organizer}/{event}/quotas/")
+    saved = _("The quota has been saved.")
+    return await _save_from_form(request, viewer, organizer, event, quota_id, _save_quota, _quotas, "quotas", saved)
 
 
 @post(EVENT + "/quotas/")
