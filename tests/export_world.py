@@ -1,19 +1,79 @@
-"""Export and shredder test world, on the API test fixture (organizer ``demo``, events ``democon`` and ``other``):
-switch the bundled plugins on, place orders with personal data through the API and poll async URLs."""
+"""The API test world for plugin tests (organizer ``demo``, events ``democon`` and ``other``, seeded by the API
+tests' conftest): one app per plugin folder, a freshly seeded API client per test, switch the bundled plugins on,
+place orders with personal data through the API and poll async URLs."""
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
+import pytest
+from litestar.testing import TestClient
 from sqlalchemy import select
 
+from boxoffice.apps.api import create_app
+from boxoffice.kernel.config import Config
+from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.models import Event, Item, Organizer, Quota
 from boxoffice.kernel.models.questions import Question
 
 EVENT = "/api/v1/organizers/demo/events/democon/"
 ORGANIZER = "/api/v1/organizers/demo/"
+
+
+TESTS = Path(__file__).resolve().parent
+
+
+@cache
+def load_test_module(relative_path: str) -> ModuleType:
+    """A file of the test tree (``apps/api/conftest.py``, ``plugins/ticketoutputpdf/pdftools.py``) as a plain module,
+    loaded once; a conftest loaded this way keeps its fixtures unregistered."""
+    path = TESTS / relative_path
+    spec = importlib.util.spec_from_file_location("_tests_" + relative_path.removesuffix(".py").replace("/", "_"), path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def api_helpers() -> Any:
+    """``Api`` and ``seed`` of the API tests' conftest."""
+    return load_test_module("apps/api/conftest.py")
+
+
+@contextmanager
+def running_app(
+    migrated_url: str, tmp_path_factory: pytest.TempPathFactory, name: str
+) -> Iterator[tuple[Kernel, TestClient]]:
+    """A kernel and a test client on the API app, for a session-scoped fixture (building the app costs a second)."""
+    kernel = Kernel(Config(database_url=migrated_url, data_dir=tmp_path_factory.mktemp(f"{name}-data")))
+    with TestClient(app=create_app(kernel)) as client:
+        yield kernel, client
+    kernel.close()
+
+
+@contextmanager
+def seeded_api(app: tuple[Kernel, TestClient], empty_tables: Callable[[Kernel], None]) -> Iterator[Any]:
+    """The API tests' seeded data and an ``Api`` holder with a token on ``app``; emptied again afterwards."""
+    kernel, client = app
+    helpers = api_helpers()
+    helpers.seed(kernel)
+    holder = helpers.Api(kernel, client, "")
+    holder.token = holder.make_token()
+    try:
+        yield holder
+    finally:
+        client.cookies.clear()
+        empty_tables(kernel)
 
 
 def path_of(url: str) -> str:

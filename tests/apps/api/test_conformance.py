@@ -30,12 +30,10 @@ points; without it the tests are skipped with that reason.
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
 import os
 import re
 import socket
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from export_world import api_helpers
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -1289,17 +1288,7 @@ def implemented_routes(api: Any) -> set[tuple[str, str]]:
 # --- a fresh server per test, one app per module --------------------------------------------------------------------
 
 
-def _api_helpers() -> Any:
-    """``Api`` and ``seed`` of this folder's conftest (loaded as a plain module: its fixtures stay unregistered)."""
-    spec = importlib.util.spec_from_file_location("_api_conftest_helpers", Path(__file__).with_name("conftest.py"))
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-HELPERS = _api_helpers()
+HELPERS = api_helpers()
 
 
 @pytest.fixture(scope="module")

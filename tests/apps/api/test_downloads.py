@@ -4,12 +4,11 @@ and no output at all where the PDF plugin is off."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from export_world import load_test_module
 from litestar.testing import TestClient
 from sqlalchemy import select
 
@@ -20,18 +19,7 @@ from boxoffice.kernel.models import Event, JobRecord
 from boxoffice.kernel.models.orders import Order
 from boxoffice.plugins.ticketoutputpdf.output import PdfTicketOutput
 
-
-def _load_pdftools() -> Any:
-    path = Path(__file__).resolve().parents[2] / "plugins" / "ticketoutputpdf" / "pdftools.py"
-    spec = importlib.util.spec_from_file_location("_ticket_pdftools", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-pdftools = _load_pdftools()
+pdftools = load_test_module("plugins/ticketoutputpdf/pdftools.py")
 
 EVENT = "/api/v1/organizers/demo/events/democon/"
 ORDERS = EVENT + "orders/"

@@ -4,14 +4,13 @@ all-or-nothing quota handling, list and detail, rendering into one PDF with the 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from datetime import timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
+from export_world import load_test_module, path_of
 from sqlalchemy import func, select
 
 from boxoffice.kernel import clock
@@ -28,20 +27,7 @@ EVENT = "/api/v1/organizers/demo/events/democon/"
 BATCHES = EVENT + "offlinesalesbatches/"
 
 
-def _pdftools() -> Any:
-    path = Path(__file__).resolve().parents[1] / "ticketoutputpdf" / "pdftools.py"
-    spec = importlib.util.spec_from_file_location("_offlinesales_pdftools", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-PDF = _pdftools()
-
-
-def path_of(url: str) -> str:
-    return "/" + url.split("://", 1)[1].split("/", 1)[1]
+PDF = load_test_module("plugins/ticketoutputpdf/pdftools.py")
 
 
 def body(api: Any, **fields: Any) -> dict[str, Any]:

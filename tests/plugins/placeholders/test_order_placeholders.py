@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from export_world import api_helpers
 from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -22,18 +21,7 @@ from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.placeholders import TextRenderer, render_template, text_renderer
 
-
-def _helpers() -> Any:
-    path = Path(__file__).resolve().parents[2] / "apps" / "api" / "conftest.py"
-    spec = importlib.util.spec_from_file_location("_placeholder_api_helpers", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-HELPERS = _helpers()
+HELPERS = api_helpers()
 EVENT = "/api/v1/organizers/demo/events/democon/"
 
 
