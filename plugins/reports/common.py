@@ -46,6 +46,9 @@ ORDER_FILTERS: dict[str, dict[str, Any]] = {
 (``date_range`` relative to today, or ``date_from``/``date_to``; inclusive UTC days) and whether test-mode orders are
 included."""
 
+DATE_FILTERS = {key: ORDER_FILTERS[key] for key in ("date_range", "date_from", "date_to")}
+"""The order date inputs alone, for exports by date that do not filter by status or test mode."""
+
 
 def resolve_range(name: str, today: date) -> tuple[date, date]:
     """The first and last day of a :data:`DATE_RANGES` entry seen from ``today``."""
@@ -65,6 +68,13 @@ def resolve_range(name: str, today: date) -> tuple[date, date]:
         "days_last30": (today - timedelta(days=29), today),
     }
     return ranges[name]
+
+
+def chosen_days(params: dict[str, Any]) -> tuple[date | None, date | None]:
+    """The first and last day chosen by ``date_range`` (which wins) or ``date_from``/``date_to``; ``None`` is open."""
+    if params.get("date_range"):
+        return resolve_range(params["date_range"], clock.now().date())
+    return params.get("date_from"), params.get("date_to")
 
 
 def session_of(exporter: Any) -> Session:
@@ -91,9 +101,7 @@ def order_conditions(params: dict[str, Any], event_ids: Sequence[int]) -> list[C
         conditions.append(Order.status == STATUS_PAID)
     if params.get("status"):
         conditions.append(Order.status.in_(params["status"]))
-    first, last = params.get("date_from"), params.get("date_to")
-    if params.get("date_range"):
-        first, last = resolve_range(params["date_range"], clock.now().date())
+    first, last = chosen_days(params)
     if first:
         conditions.append(Order.datetime >= datetime.combine(first, time(0), tzinfo=UTC))
     if last:

@@ -15,7 +15,6 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import aliased
 
 from boxoffice.hookspecs.providers import ListExporter, OrganizerExporter, ProgressTotal, ValidationFailure
-from boxoffice.kernel import clock
 from boxoffice.kernel.availability import quota_availabilities
 from boxoffice.kernel.checkin.queries import list_scope
 from boxoffice.kernel.i18n import localize
@@ -38,14 +37,15 @@ from boxoffice.kernel.models.questions import Question
 from boxoffice.kernel.orders.placement import format_name
 from boxoffice.plugins.reports.common import (
     CHUNK,
+    DATE_FILTERS,
     ORDER_FILTERS,
     Names,
+    chosen_days,
     chunked,
     events_of,
     locale_of,
     order_conditions,
     organizer_level,
-    resolve_range,
     session_of,
     status_name,
 )
@@ -527,7 +527,7 @@ class InvoiceDataExporter(ListExporter):
     identifier = "invoicedata"
     category = INVOICING
     description = "All invoices and cancellations with recipient, net, tax and gross sums (for accounting)."
-    input_parameters = {key: ORDER_FILTERS[key] for key in ("date_range", "date_from", "date_to")}
+    input_parameters = DATE_FILTERS
 
     @property
     def verbose_name(self) -> str:
@@ -537,9 +537,7 @@ class InvoiceDataExporter(ListExporter):
         session = session_of(self)
         event_ids = [event.id for event in events_of(self)]
         conditions = [Invoice.event_id.in_(event_ids)]
-        first, last = params.get("date_from"), params.get("date_to")
-        if params.get("date_range"):
-            first, last = resolve_range(params["date_range"], clock.now().date())
+        first, last = chosen_days(params)
         if first:
             conditions.append(Invoice.date >= first)
         if last:
@@ -632,7 +630,7 @@ class SalesOverviewExporter(ListExporter):
     identifier = "salesoverview"
     category = STATISTICS
     description = "Sold tickets and revenue per product: paid, pending and canceled or expired, with totals."
-    input_parameters = {key: ORDER_FILTERS[key] for key in ("date_range", "date_from", "date_to")}
+    input_parameters = DATE_FILTERS
 
     @property
     def verbose_name(self) -> str:
@@ -643,9 +641,7 @@ class SalesOverviewExporter(ListExporter):
         events = events_of(self)
         event_ids = [event.id for event in events]
         names = Names(session, event_ids, locale_of(self))
-        conditions = order_conditions(
-            {k: v for k, v in params.items() if k in ("date_range", "date_from", "date_to")}, event_ids
-        )
+        conditions = order_conditions({key: value for key, value in params.items() if key in DATE_FILTERS}, event_ids)
         lost = or_(Order.status.in_((STATUS_CANCELED, STATUS_EXPIRED)), OrderPosition.canceled.is_(True))
         counts: dict[tuple[str, int, int | None], dict[str, Any]] = {}
         grouped = (
