@@ -15,13 +15,17 @@ from typing import Any
 from live_server import free_port
 from sqlalchemy import select
 
+from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.core import Kernel
+from boxoffice.kernel.jobs import JobRunContext
 from boxoffice.kernel.models import Event, Item, Organizer, Quota, Team, TeamAPIToken
 from boxoffice.kernel.models.orders import Order
+from boxoffice.kernel.models.outbound import OutboundEntry
 from boxoffice.kernel.orders import lifecycle
 from boxoffice.kernel.orders.drafts import OrderDraft, PositionDraft
 from boxoffice.kernel.orders.placement import place_order
+from boxoffice.kernel.outbound import sweep_job
 from boxoffice.kernel.tokens import new_token, token_digest
 
 ACTOR = Actor.system()
@@ -114,6 +118,30 @@ class Receiver:
     def unique_posts(self) -> dict[str, Received]:
         """What an idempotent receiver keeps: one request per idempotency key."""
         return {r.headers["Idempotency-Key"]: r for r in self.posts()}
+
+
+def entries(kernel: Kernel) -> list[OutboundEntry]:
+    with kernel.db.session() as session:
+        return list(session.scalars(select(OutboundEntry).order_by(OutboundEntry.id)))
+
+
+def sweep(kernel: Kernel) -> dict[str, Any]:
+    """One run of the outbound sweep job, as the scheduler starts it."""
+    return sweep_job(JobRunContext(kernel, "test"))
+
+
+def sweep_until_settled(kernel: Kernel, start: datetime, rounds: int) -> datetime:
+    """Sweeps the one entry at each of its next attempts until it stops waiting (at most ``rounds`` sweeps);
+    returns the time of the last sweep."""
+    moment = start
+    for _ in range(rounds):
+        [entry] = entries(kernel)
+        if entry.status != "waiting":
+            break
+        moment = entry.next_attempt
+        with clock.time_machine(moment):
+            sweep(kernel)
+    return moment
 
 
 def receiver() -> Iterator[Receiver]:

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 import pytest
 from litestar.testing import TestClient
-from outbound_world import Receiver, World, build_world, receiver
+from outbound_world import Receiver, World, build_world, receiver, sweep
 from sqlalchemy import select
 
 from boxoffice.apps.api import create_app
 from boxoffice.kernel import clock
 from boxoffice.kernel.jobs import JobRunContext
 from boxoffice.kernel.models.outbound import OutboundEntry
-from boxoffice.kernel.outbound import _claim, _deliver_claimed, enqueue, release_lapsed, sweep_job
+from boxoffice.kernel.outbound import _claim, _deliver_claimed, enqueue, release_lapsed
 from boxoffice.plugins.webhooks.models import Webhook
 
 OUTBOUND = "/api/v1/organizers/demo/outbound/"
@@ -63,7 +63,7 @@ def test_entries_roll_back_with_their_transaction(kernel, world, hook_id, target
         enqueue(session, channel="webhooks", target=str(hook_id), organizer_id=world.organizer_id, payload={})
         raise RuntimeError("the change failed")
     assert statuses(kernel) == []
-    sweep_job(JobRunContext(kernel, "t"))
+    sweep(kernel)
     assert target.posts() == []
     write(kernel, world, hook_id)
     assert statuses(kernel) == [("delivered", 1)] and len(target.posts()) == 1
@@ -77,10 +77,10 @@ def test_a_killed_worker_lease_lapses_and_the_entry_is_delivered_once(kernel, wo
     assert [d.id for d in claimed] == [entry_id] and statuses(kernel) == [("inflight", 1)]
     with clock.time_machine(start + timedelta(seconds=30)):
         assert release_lapsed(kernel) == 0  # still within its lease
-        assert sweep_job(JobRunContext(kernel, "t")) == {"released": 0}
+        assert sweep(kernel) == {"released": 0}
     # The dying worker's request had reached the receiver.
     with clock.time_machine(start + timedelta(minutes=2)):
-        result = sweep_job(JobRunContext(kernel, "t"))
+        result = sweep(kernel)
     assert result == {"released": 1, "delivered": 1}
     assert statuses(kernel) == [("delivered", 2)]
     # A late answer from the dead worker no longer changes the entry.
@@ -97,7 +97,7 @@ def test_ordering_per_object_and_independence_across_objects(kernel, world, hook
     assert statuses(kernel) == [("waiting", 1), ("waiting", 0), ("waiting", 1)]
     target.up()
     with clock.time_machine(clock.now() + timedelta(minutes=1)):
-        sweep_job(JobRunContext(kernel, "t"))
+        sweep(kernel)
     assert [p.body["key"] for p in target.posts()] in (["A", "B", "A"], ["B", "A", "A"], ["A", "A", "B"])
     assert statuses(kernel) == [("delivered", 2), ("delivered", 1), ("delivered", 2)]
 
@@ -128,7 +128,7 @@ def test_api_lists_retries_and_discards(kernel, world, hook_id, target):
         assert client.post(f"{OUTBOUND}{second}/discard/", headers=headers).status_code == 409
         assert client.get(OUTBOUND).status_code == 401
         assert client.get(f"{OUTBOUND}99999/", headers=headers).status_code == 404
-    sweep_job(JobRunContext(kernel, "t"))
+    sweep(kernel)
     assert [p.body["key"] for p in target.posts()] == ["A", "A"]
 
 
@@ -140,7 +140,7 @@ def test_concurrent_sweeps_deliver_each_entry_exactly_once(kernel, world, hook_i
 
     def sweeper() -> None:
         try:
-            sweep_job(JobRunContext(kernel, "t"))
+            sweep(kernel)
         except BaseException as error:  # surfaced below
             errors.append(error)
 
@@ -149,7 +149,7 @@ def test_concurrent_sweeps_deliver_each_entry_exactly_once(kernel, world, hook_i
         thread.start()
     for thread in threads:
         thread.join()
-    sweep_job(JobRunContext(kernel, "t"))  # entries blocked behind a stream-mate claimed by another sweeper
+    sweep(kernel)  # entries blocked behind a stream-mate claimed by another sweeper
     assert errors == []
     assert statuses(kernel) == [("delivered", 1)] * len(ids)
     posts = target.posts()

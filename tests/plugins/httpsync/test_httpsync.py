@@ -7,14 +7,12 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from outbound_world import Receiver, World, build_world, receiver
+from outbound_world import Receiver, World, build_world, entries, receiver, sweep, sweep_until_settled
 from sqlalchemy import select
 
 from boxoffice.kernel import clock
-from boxoffice.kernel.jobs import JobRunContext
 from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.outbound import OutboundEntry, SyncMapping, SyncResult, translate_property_mappings
-from boxoffice.kernel.outbound import sweep_job
 
 
 @pytest.fixture
@@ -29,15 +27,6 @@ def world(kernel, api) -> World:
         plugins=["httpsync"],
         settings={"httpsync_endpoint": api.url + "/v1", "httpsync_auth_header": "Authorization: Bearer s3cret"},
     )
-
-
-def entries(kernel) -> list[OutboundEntry]:
-    with kernel.db.session() as session:
-        return list(session.scalars(select(OutboundEntry).order_by(OutboundEntry.id)))
-
-
-def sweep(kernel) -> None:
-    sweep_job(JobRunContext(kernel, "t"))
 
 
 def test_default_mapping_upserts_the_order_and_skips_unchanged(kernel, world, api):
@@ -140,14 +129,7 @@ def test_attempts_exhausted_and_refusals_need_attention(kernel, world, api):
     start = clock.now()
     with clock.time_machine(start):
         world.place()
-    moment = start
-    for _ in range(6):
-        [entry] = entries(kernel)
-        if entry.status != "waiting":
-            break
-        moment = entry.next_attempt
-        with clock.time_machine(moment):
-            sweep(kernel)
+    sweep_until_settled(kernel, start, rounds=6)
     [entry] = entries(kernel)
     assert (entry.status, entry.failure_mode, entry.attempts) == ("failed", "exceeded", 5)
     api.fail_next(1, 401)

@@ -8,14 +8,11 @@ from datetime import timedelta
 
 import pytest
 from litestar.testing import TestClient
-from outbound_world import Receiver, World, build_world, receiver
+from outbound_world import Receiver, World, build_world, entries, receiver, sweep, sweep_until_settled
 from sqlalchemy import select
 
 from boxoffice.apps.api import create_app
 from boxoffice.kernel import clock
-from boxoffice.kernel.jobs import JobRunContext
-from boxoffice.kernel.models.outbound import OutboundEntry
-from boxoffice.kernel.outbound import sweep_job
 
 BASE = "/api/v1/organizers/demo/webhooks/"
 PAID = ["pretix.event.order.paid", "pretix.event.order.placed"]
@@ -37,20 +34,11 @@ def client(kernel) -> Iterator[TestClient]:
         yield test_client
 
 
-def sweep(kernel) -> dict:
-    return sweep_job(JobRunContext(kernel, "test"))
-
-
 def create(client: TestClient, world: World, url: str, **fields) -> dict:
     body = {"target_url": url, "action_types": PAID, "all_events": True, **fields}
     response = client.post(BASE, json=body, headers=world.headers())
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def entries(kernel) -> list[OutboundEntry]:
-    with kernel.db.session() as session:
-        return list(session.scalars(select(OutboundEntry).order_by(OutboundEntry.id)))
 
 
 def test_resource_round_trip_and_validation(client, world):
@@ -186,14 +174,7 @@ def test_retries_stop_after_three_days(kernel, client, world, target):
     start = clock.now()
     with clock.time_machine(start):
         world.place()
-    moment = start
-    for _ in range(200):
-        [entry] = entries(kernel)
-        if entry.status != "waiting":
-            break
-        moment = entry.next_attempt
-        with clock.time_machine(moment):
-            sweep(kernel)
+    moment = sweep_until_settled(kernel, start, rounds=200)
     [entry] = entries(kernel)
     assert (entry.status, entry.failure_mode) == ("failed", "exceeded")
     assert moment - start <= timedelta(days=3)
