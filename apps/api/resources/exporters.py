@@ -9,6 +9,7 @@ Exporting needs ``event.orders:read``; organizer level exports only the events t
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -174,18 +175,27 @@ def _result(call: Call, identifier: str, job_id: str, token: str, **scope: int) 
         or any(arguments.get(key) != value for key, value in scope.items())
     ):
         raise not_found()
+    path = exports.export_path(call.kernel, job_id)
+    return file_job_state(record, path, {"status": record.status, "percentage": record.progress}, identifier)
+
+
+def file_job_state(
+    record: JobRecord, path: Path, busy: dict[str, Any], filename: str, content_type: str | None = None
+) -> tuple[str, Any]:
+    """Where a job that writes a file stands, for :func:`file_job_answer` (which runs outside the session):
+    ``busy`` while it waits or runs, ``failed`` with its error, ``done`` with the file; anything else is a 404."""
     if record.status in ("waiting", "running"):
-        return "busy", {"status": record.status, "percentage": record.progress}
+        return "busy", busy
     if record.status == "failed":
         return "failed", {"status": "failed", "message": record.error or "The export failed."}
-    path = exports.export_path(call.kernel, job_id)
-    if not path.exists():
+    if record.status != "done" or not path.exists():
         raise not_found()
     result = record.result or {}
-    return "done", (str(path), result.get("filename") or identifier, result.get("content_type"))
+    return "done", (str(path), result.get("filename") or filename, result.get("content_type") or content_type)
 
 
-def _answer(state: str, payload: Any) -> Any:
+def file_job_answer(state: str, payload: Any) -> Any:
+    """409 with Retry-After while the job runs, 410 when it failed, else the file."""
     if state == "busy":
         return Response(payload, status_code=409, headers={"Retry-After": "1"})
     if state == "failed":
@@ -210,7 +220,7 @@ async def download_event_export(
         return _result(call, identifier, job_id, token, event_id=target.id)
 
     response = await in_call(request, work)
-    return _answer(*response.content)
+    return file_job_answer(*response.content)
 
 
 @get(ORGANIZER + "exporters/{identifier:str}/download/{job_id:str}/{token:str}/", tags=["exporters"])
@@ -224,7 +234,7 @@ async def download_organizer_export(
         return _result(call, identifier, job_id, token, organizer_id=found.id)
 
     response = await in_call(request, work)
-    return _answer(*response.content)
+    return file_job_answer(*response.content)
 
 
 def validation_error(failure: ValidationFailure, field: str) -> FieldErrors:

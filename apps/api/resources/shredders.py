@@ -16,11 +16,10 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import File
 
 from boxoffice.apps.api.auth import credentials_key
 from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
-from boxoffice.apps.api.resources.exporters import page_of
+from boxoffice.apps.api.resources.exporters import file_job_answer, file_job_state, page_of
 from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call
 from boxoffice.kernel import exports, shredding
 from boxoffice.kernel.models import Event, JobRecord
@@ -136,22 +135,10 @@ async def download_export(
     def work(call: Call) -> tuple[str, Any]:
         target = _event(call, organizer, event)
         record = _job(call, target, shredding.EXPORT_JOB, job_id, token, EXPORT, credentials)
-        if record.status in ("waiting", "running"):
-            return "busy", {"status": record.status}
-        if record.status == "failed":
-            return "failed", {"status": "failed", "message": record.error or "The export failed."}
         path = shredding.export_path(call.kernel, job_id)
-        if record.status != "done" or not path.exists():
-            raise not_found()
-        return "done", (str(path), (record.result or {}).get("filename") or "shredder-export.zip")
+        return file_job_state(record, path, {"status": record.status}, "shredder-export.zip", "application/zip")
 
-    state, payload = (await in_call(request, work)).content
-    if state == "busy":
-        return Response(payload, status_code=409, headers={"Retry-After": "1"})
-    if state == "failed":
-        return Response(payload, status_code=410)
-    path, filename = payload
-    return File(path, filename=filename, media_type="application/zip")  # type: ignore[return-value]
+    return file_job_answer(*(await in_call(request, work)).content)
 
 
 @post(EVENT + "shred/{job_id:str}/{token:str}/", tags=["shredders"], status_code=202)
