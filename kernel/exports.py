@@ -59,14 +59,20 @@ SCHEDULES_PER_RUN = 20
 # --- finding exporters ----------------------------------------------------------------------------------------------
 
 
+def built_for_event(kernel: Kernel, session: Session, event: Event, hook: str) -> dict[str, Any]:
+    """The classes ``hook`` of the plugins active on ``event`` answers, each built with the event and its settings,
+    by identifier (the first plugin to claim one wins)."""
+    settings = kernel.settings_for(session, event=event)
+    found: dict[str, Any] = {}
+    for _plugin, provider_class in kernel.plugins.for_event(event).collect(hook, event=event):
+        provider = provider_class(event, settings)
+        found.setdefault(provider.identifier, provider)
+    return found
+
+
 def event_exporters(kernel: Kernel, session: Session, event: Event) -> dict[str, Exporter]:
     """The exporters of the plugins active on ``event``, by identifier (the first plugin to claim one wins)."""
-    settings = kernel.settings_for(session, event=event)
-    found: dict[str, Exporter] = {}
-    for _plugin, exporter_class in kernel.plugins.for_event(event).collect("register_data_exporters", event=event):
-        exporter = exporter_class(event, settings)
-        found.setdefault(exporter.identifier, exporter)
-    return found
+    return built_for_event(kernel, session, event, "register_data_exporters")
 
 
 def organizer_exporters(

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload
 from boxoffice.hookspecs.providers import DataShredder, JobDefinition, JobFailed
 from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
-from boxoffice.kernel.exports import FILE_LIFETIME, delete_files_older_than
+from boxoffice.kernel.exports import FILE_LIFETIME, built_for_event, delete_files_older_than
 from boxoffice.kernel.models import Event, JobRecord
 from boxoffice.kernel.models.subevents import SubEvent
 from boxoffice.kernel.tickets import tickets_dir
@@ -48,12 +48,7 @@ STILL_LIVE = "Your ticket shop needs to be offline to use this feature."
 
 def event_shredders(kernel: Kernel, session: Session, event: Event) -> dict[str, DataShredder]:
     """The shredders of the plugins active on ``event``, by identifier (the first plugin to claim one wins)."""
-    settings = kernel.settings_for(session, event=event)
-    found: dict[str, DataShredder] = {}
-    for _plugin, shredder_class in kernel.plugins.for_event(event).collect("register_data_shredders", event=event):
-        shredder = shredder_class(event, settings)
-        found.setdefault(shredder.identifier, shredder)
-    return found
+    return built_for_event(kernel, session, event, "register_data_shredders")
 
 
 def event_end(session: Session, event: Event) -> datetime:
