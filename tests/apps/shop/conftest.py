@@ -21,6 +21,8 @@ from boxoffice.kernel.models import Event, Item, Organizer, Quota
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.questions import Question, QuestionOption
 from boxoffice.kernel.models.quotas import quota_variations
+from boxoffice.kernel.orders.carts import create_cart_position
+from boxoffice.kernel.orders.drafts import CartDraft
 
 SHOP = "/demo/democon/"
 BANK_ACCOUNT = {
@@ -51,6 +53,18 @@ class Shop:
             fields.setdefault(name, []).append(str(value))
         fields["_csrf_token"] = [token.group(1)]
         return self.client.post(path, data=fields, follow_redirects=False)
+
+    def checkout(self, **fields: Any) -> Any:
+        """Submit the checkout form with ``fields`` (e-mail, payment, attendee names, answers)."""
+        return self.submit(SHOP + "checkout/", fields, page=SHOP + "checkout/")
+
+    def reserve_elsewhere(self, item: str, count: int, cart_id: str) -> None:
+        """Put ``count`` of ``item`` into another buyer's cart, taking them from the quota."""
+        with self.kernel.db.session() as session:
+            event = session.get(Event, self.ids["event"])
+            for _unit in range(count):
+                draft = CartDraft(item=self.ids[item], price=Decimal("35.00"), cart_id=cart_id)
+                create_cart_position(self.kernel, session, event, draft, shop_cart=True)
 
     def settings(self, **values: Any) -> None:
         """Store event settings."""

@@ -63,13 +63,9 @@ def rules(shop: Any) -> Iterator[None]:
         shop.kernel.plugins.unregister("testshoprules")
 
 
-def checkout(shop: Any, **fields: str) -> Any:
-    return shop.submit(SHOP + "checkout/", fields, page=SHOP + "checkout/")
-
-
 def test_a_plugin_refuses_the_order_with_its_message(shop, rules):
     shop.add(ticket=1)
-    response = checkout(shop, email="x@blocked.example", payment="testprocessor")
+    response = shop.checkout(email="x@blocked.example", payment="testprocessor")
     assert response.status_code == 400
     assert "Orders from this address are not accepted." in response.text
     with shop.kernel.db.session() as session:
@@ -80,7 +76,7 @@ def test_fees_and_a_processor_redirect(shop, rules):
     shop.add(ticket=1)
     form = shop.page(SHOP + "checkout/").text
     assert "Test processor" in form
-    response = checkout(shop, email="buyer@example.com", payment="testprocessor")
+    response = shop.checkout(email="buyer@example.com", payment="testprocessor")
     assert response.status_code == 303
     assert response.headers["location"] == "https://processor.example/pay/123"
     # The cart is done with, and the thank-you waits for the buyer's return to the shop.
@@ -96,7 +92,7 @@ def test_fees_and_a_processor_redirect(shop, rules):
 
 def test_a_failed_payment_keeps_the_order_and_says_so(shop, rules):
     shop.add(ticket=1)
-    response = checkout(shop, email="fail@example.com", payment="testprocessor")
+    response = shop.checkout(email="fail@example.com", payment="testprocessor")
     assert response.status_code == 303
     assert "/order/" in response.headers["location"]
     page = shop.page(response.headers["location"]).text
@@ -109,7 +105,7 @@ def test_a_failed_payment_keeps_the_order_and_says_so(shop, rules):
 def test_after_a_failed_payment_the_buyer_pays_another_way(shop, rules):
     shop.enable_bank_transfer()
     shop.add(ticket=1)
-    response = checkout(shop, email="fail@example.com", payment="testprocessor")
+    response = shop.checkout(email="fail@example.com", payment="testprocessor")
     order_page = response.headers["location"]
     page = shop.page(order_page).text
     assert "Pay now" in page and 'value="banktransfer"' in page
@@ -130,7 +126,7 @@ def test_after_a_failed_payment_the_buyer_pays_another_way(shop, rules):
 def test_switching_away_from_bank_transfer_and_refusals(shop, rules):
     shop.enable_bank_transfer()
     shop.add(ticket=1)
-    response = checkout(shop, email="buyer@example.com", payment="banktransfer")
+    response = shop.checkout(email="buyer@example.com", payment="banktransfer")
     order_page = response.headers["location"]
     page = shop.page(order_page).text
     # Bank transfer may be given up (nothing is reserved anywhere), so other methods are offered.

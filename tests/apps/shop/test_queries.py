@@ -96,7 +96,7 @@ def test_order_page_does_not_grow_with_the_positions(shop):
     def order_page(tickets: int) -> int:
         shop.client.cookies.clear()
         shop.add(ticket=tickets)
-        response = shop.submit(SHOP + "checkout/", {"email": "q@example.com"}, page=SHOP + "checkout/")
+        response = shop.checkout(email="q@example.com")
         assert response.status_code == 303, response.text
         with shop.kernel.db.session() as session:
             order = session.scalars(select(Order).order_by(Order.id.desc()).limit(1)).one()

@@ -67,7 +67,7 @@ def test_buying_for_a_date(shop):
     cart = shop.page(SHOP + "cart/").text
     assert "Saturday" in cart and "€90.00" in cart
     shop.enable_bank_transfer()
-    response = shop.submit(SHOP + "checkout/", {"email": "sat@example.com"}, page=SHOP + "checkout/")
+    response = shop.checkout(email="sat@example.com")
     assert response.status_code == 303, response.text
     with shop.kernel.db.session() as session:
         order = session.scalars(select(Order)).one()

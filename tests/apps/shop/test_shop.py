@@ -14,8 +14,6 @@ from boxoffice.kernel import clock
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, Item, Quota
 from boxoffice.kernel.models.orders import CartPosition, Order, QuestionAnswer
-from boxoffice.kernel.orders.carts import create_cart_position
-from boxoffice.kernel.orders.drafts import CartDraft
 from boxoffice.kernel.orders.lifecycle import mark_paid
 
 SHOP = "/demo/democon/"
@@ -38,10 +36,6 @@ def only_order(shop: Any) -> Order:
             _ = position.answers
         session.expunge_all()
         return order
-
-
-def checkout(shop: Any, **fields: Any) -> Any:
-    return shop.submit(SHOP + "checkout/", fields, page=SHOP + "checkout/")
 
 
 def test_event_page_lists_products_variations_prices(shop):
@@ -96,16 +90,7 @@ def test_more_than_the_quota_is_refused_and_nothing_is_reserved(shop):
 
 
 def test_sold_out_products_are_marked_and_refused(shop):
-    with shop.kernel.db.session() as session:
-        event = session.get(Event, shop.ids["event"])
-        for _unit in range(5):
-            create_cart_position(
-                shop.kernel,
-                session,
-                event,
-                CartDraft(item=shop.ids["ticket"], price=Decimal("35.00"), cart_id="someone-else"),
-                shop_cart=True,
-            )
+    shop.reserve_elsewhere("ticket", 5, "someone-else")
     page = shop.page()
     assert "Sold out" in page.text
     assert f'name="item_{shop.ids["ticket"]}"' not in page.text
@@ -165,18 +150,9 @@ def test_an_expired_reservation_frees_the_quota(shop, monkeypatch):
     cart = shop.page(SHOP + "cart/").text
     assert "Your reservation has expired." in cart
     # The expired reservation holds nothing: another buyer gets the tickets …
-    with shop.kernel.db.session() as session:
-        event = session.get(Event, shop.ids["event"])
-        for _unit in range(5):
-            create_cart_position(
-                shop.kernel,
-                session,
-                event,
-                CartDraft(item=shop.ids["ticket"], price=Decimal("35.00"), cart_id="faster-buyer"),
-                shop_cart=True,
-            )
+    shop.reserve_elsewhere("ticket", 5, "faster-buyer")
     # … and the first buyer is told so at checkout instead of getting an order (or an error page).
-    response = checkout(shop, email="late@example.com", payment="banktransfer")
+    response = shop.checkout(email="late@example.com", payment="banktransfer")
     assert response.status_code == 400
     assert "no longer available in this quantity" in response.text
     with shop.kernel.db.session() as session:
@@ -188,7 +164,7 @@ def test_an_expired_reservation_still_orders_while_tickets_are_left(shop, monkey
     later = clock.now() + timedelta(minutes=45)
     monkeypatch.setattr(clock, "now", lambda: later)
     shop.enable_bank_transfer()
-    response = checkout(shop, email="late@example.com", payment="banktransfer")
+    response = shop.checkout(email="late@example.com", payment="banktransfer")
     assert response.status_code == 303, response.text
     assert only_order(shop).status == "n"
 
@@ -238,20 +214,19 @@ def test_checkout_asks_questions_and_attendee_names(shop):
     assert 'value="banktransfer"' in form
 
     # Missing and invalid answers come back marked, nothing is ordered.
-    response = checkout(shop, email="not-an-address", payment="banktransfer", **{age: "200"})
+    response = shop.checkout(email="not-an-address", payment="banktransfer", **{age: "200"})
     assert response.status_code == 400
     assert "Please enter a valid e-mail address." in response.text
     assert "Please enter the attendee&#39;s name." in response.text
     assert "Please enter a number in the allowed range." in response.text
     assert 'value="200"' in response.text  # what the buyer typed stays
-    response = checkout(shop, email="a@example.com", payment="banktransfer", **{f"attendee_name_{position}": "Ada"})
+    response = shop.checkout(email="a@example.com", payment="banktransfer", **{f"attendee_name_{position}": "Ada"})
     assert "This question must be answered." in response.text
     with shop.kernel.db.session() as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 0
 
     option = re.search(r'name="' + diet + r'" value="(\d+)"', form).group(1)
-    response = checkout(
-        shop,
+    response = shop.checkout(
         email="ada@example.com",
         payment="banktransfer",
         **{f"attendee_name_{position}": "Ada Lovelace", age: "36", diet: option},
@@ -269,19 +244,19 @@ def test_checkout_asks_questions_and_attendee_names(shop):
 def test_payment_method_is_required_and_must_be_offered(shop):
     shop.enable_bank_transfer()
     shop.add(ticket=1)
-    response = checkout(shop, email="a@example.com", payment="")
+    response = shop.checkout(email="a@example.com", payment="")
     # One method only: it is chosen for the buyer.
     assert response.status_code == 303
     shop.add(ticket=1)
     set_event(shop, payment_manual_enabled=True)
-    response = checkout(shop, email="a@example.com", payment="stripe")
+    response = shop.checkout(email="a@example.com", payment="stripe")
     assert response.status_code == 400
     assert "Please choose a payment method." in response.text
 
 
 def test_no_payment_method_is_a_message_not_an_error(shop):
     shop.add(ticket=1)
-    response = checkout(shop, email="a@example.com")
+    response = shop.checkout(email="a@example.com")
     assert response.status_code == 400
     assert "No payment method is available for this order." in response.text
 
@@ -289,7 +264,7 @@ def test_no_payment_method_is_a_message_not_an_error(shop):
 def test_bank_transfer_order_page_shows_instructions_and_then_downloads(shop):
     shop.enable_bank_transfer()
     shop.add(ticket=2)
-    response = checkout(shop, email="buyer@example.com", payment="banktransfer")
+    response = shop.checkout(email="buyer@example.com", payment="banktransfer")
     assert response.status_code == 303
     order = only_order(shop)
     assert response.headers["location"] == f"{SHOP}order/{order.code}/{order.secret}/"
@@ -317,7 +292,7 @@ def test_bank_transfer_order_page_shows_instructions_and_then_downloads(shop):
 def test_order_page_needs_the_secret(shop):
     shop.enable_bank_transfer()
     shop.add(ticket=1)
-    checkout(shop, email="buyer@example.com", payment="banktransfer")
+    shop.checkout(email="buyer@example.com", payment="banktransfer")
     order = only_order(shop)
     assert shop.page(f"{SHOP}order/{order.code}/wrongsecret/").status_code == 404
     assert shop.page(f"{SHOP}order/{order.code}/{order.secret}/download/pdf/").status_code == 404  # not paid
@@ -330,7 +305,7 @@ def test_free_orders_need_no_payment_and_are_paid(shop):
     shop.add(ticket=1)
     form = shop.page(SHOP + "checkout/").text
     assert 'name="payment"' not in form
-    response = checkout(shop, email="free@example.com")
+    response = shop.checkout(email="free@example.com")
     assert response.status_code == 303
     assert only_order(shop).status == "p"
     assert "download/pdf/" in shop.page(response.headers["location"]).text
@@ -350,9 +325,9 @@ def test_german(shop):
     assert "Ihr Warenkorb" in cart and "Verbleibende Zeit" in cart
     shop.settings(locales=["en", "de"])
     shop.enable_bank_transfer()
-    response = checkout(shop, email="x", payment="banktransfer")
+    response = shop.checkout(email="x", payment="banktransfer")
     assert "Bitte geben Sie eine gültige E-Mail-Adresse ein." in response.text
-    response = checkout(shop, email="de@example.com", payment="banktransfer")
+    response = shop.checkout(email="de@example.com", payment="banktransfer")
     order_page = shop.page(response.headers["location"]).text
     assert "Warten auf Zahlung" in order_page
     assert only_order(shop).locale == "de"
@@ -372,7 +347,7 @@ def test_answers_are_stored_only_for_asked_questions(shop):
     shop.add(ticket=1)
     form = shop.page(SHOP + "checkout/").text
     age = re.search(r'name="(question_\d+_\d+)" id', form).group(1)
-    response = checkout(shop, email="a@example.com", payment="banktransfer", question_1_999999="x", **{age: "20"})
+    response = shop.checkout(email="a@example.com", payment="banktransfer", question_1_999999="x", **{age: "20"})
     assert response.status_code == 303
     with shop.kernel.db.session() as session:
         assert session.scalar(select(func.count()).select_from(QuestionAnswer)) == 1
@@ -434,7 +409,7 @@ def test_orders_awaiting_approval_show_no_payment_yet(shop):
         session.get(Item, shop.ids["ticket"]).require_approval = True
     shop.enable_bank_transfer()
     shop.add(ticket=1)
-    response = checkout(shop, email="a@example.com", payment="banktransfer")
+    response = shop.checkout(email="a@example.com", payment="banktransfer")
     page = shop.page(response.headers["location"]).text
     assert "Awaiting approval by the organizer" in page
     assert "payment-instructions" not in page

@@ -53,7 +53,7 @@ def test_a_voucher_opens_its_product_at_its_price_and_is_redeemed_by_the_order(s
             (Decimal("60.00"), True),
         ]
     shop.enable_bank_transfer()
-    response = shop.submit(SHOP + "checkout/", {"email": "vip@example.com"}, page=SHOP + "checkout/")
+    response = shop.checkout(email="vip@example.com")
     assert response.status_code == 303, response.text
     with shop.kernel.db.session() as session:
         order = session.scalars(select(Order)).one()
