@@ -52,3 +52,9 @@ async def in_db(request: Request, work: Callable[..., T], *args: Any) -> T:
             return work(session, *args)
 
     return await sync_to_thread(run)
+
+
+async def page_from_db(request: Request, template: str, build: Callable[..., dict[str, Any]], *args: Any) -> Template:
+    """The page ``template`` with the context ``build(session, kernel, *args)`` reads in one unit of work."""
+    context = await in_db(request, build, kernel_of(request), *args)
+    return page(request, template, **context)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from boxoffice.apps.control.auth import Viewer, event_in_scope, organizer_in_scope, provide_viewer
 from boxoffice.apps.control.context import event_page
-from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page
+from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page, page_from_db
 from boxoffice.apps.web import redirect
 from boxoffice.hookspecs.providers import SettingDefault
 from boxoffice.hookspecs.web import SettingsForm
@@ -85,8 +85,7 @@ async def plugin_list(
     request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
 ) -> Template:
     """Every plugin that can be switched on the event, with name, description and state."""
-    context = await in_db(request, _plugin_list, kernel_of(request), viewer, organizer, event)
-    return page(request, "plugins.html", **context)
+    return await page_from_db(request, "plugins.html", _plugin_list, viewer, organizer, event)
 
 
 def _switch(
@@ -300,8 +299,7 @@ async def plugin_settings(
     event: FromPath[str],
     name: FromPath[str],
 ) -> Template:
-    context = await in_db(request, _plugin_settings, kernel_of(request), viewer, organizer, event, name)
-    return page(request, "plugin.html", **context)
+    return await page_from_db(request, "plugin.html", _plugin_settings, viewer, organizer, event, name)
 
 
 @post(EVENT + "/plugins/{name:str}/")
@@ -357,8 +355,7 @@ async def organizer_plugin_list(
     request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str]
 ) -> Template:
     """Organizer-level plugins and hybrid plugins (which must be enabled here before events can use them)."""
-    context = await in_db(request, _organizer_plugins, kernel_of(request), viewer, organizer)
-    return page(request, "organizer_plugins.html", **context)
+    return await page_from_db(request, "organizer_plugins.html", _organizer_plugins, viewer, organizer)
 
 
 def _organizer_switch(

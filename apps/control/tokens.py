@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.control.auth import Viewer, organizer_in_scope
-from boxoffice.apps.control.pages import form_data, in_db, kernel_of, page
+from boxoffice.apps.control.pages import form_data, in_db, kernel_of, page, page_from_db
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Team, TeamAPIToken
@@ -73,8 +73,7 @@ def _create(
 
 @get("/organizer/{organizer:str}/tokens")
 async def token_list(request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str]) -> Template:
-    context = await in_db(request, _teams, kernel_of(request), viewer, organizer)
-    return page(request, "tokens.html", **context)
+    return await page_from_db(request, "tokens.html", _teams, viewer, organizer)
 
 
 @post("/organizer/{organizer:str}/tokens")

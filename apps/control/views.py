@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.control.auth import Viewer
 from boxoffice.apps.control.context import EventPage, event_page, event_url
-from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page
+from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page, page_from_db
 from boxoffice.apps.web import redirect
 from boxoffice.kernel.availability import quota_availabilities
 from boxoffice.kernel.core import Kernel
@@ -151,8 +151,7 @@ async def dashboard(
     request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
 ) -> Template:
     """Sales at a glance: orders by status, revenue, quota fill."""
-    context = await in_db(request, _dashboard, kernel_of(request), viewer, organizer, event)
-    return page(request, "dashboard.html", **context)
+    return await page_from_db(request, "dashboard.html", _dashboard, viewer, organizer, event)
 
 
 # --- orders ----------------------------------------------------------------------------------------------------
@@ -326,8 +325,7 @@ async def order_detail(
     event: FromPath[str],
     code: FromPath[str],
 ) -> Template:
-    context = await in_db(request, _order_detail, kernel_of(request), viewer, organizer, event, code)
-    return page(request, "order.html", **context)
+    return await page_from_db(request, "order.html", _order_detail, viewer, organizer, event, code)
 
 
 def _order_action(
@@ -446,8 +444,7 @@ def _products(session: Session, kernel: Kernel, viewer: Viewer, organizer: str, 
 async def products(
     request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
 ) -> Template:
-    context = await in_db(request, _products, kernel_of(request), viewer, organizer, event)
-    return page(request, "products.html", **context)
+    return await page_from_db(request, "products.html", _products, viewer, organizer, event)
 
 
 def _names(form: dict[str, Any], errors: dict[str, str]) -> dict[str, str]:
@@ -582,8 +579,7 @@ def _quotas(session: Session, kernel: Kernel, viewer: Viewer, organizer: str, ev
 async def quotas(
     request: Request, viewer: NamedDependency[Viewer], organizer: FromPath[str], event: FromPath[str]
 ) -> Template:
-    context = await in_db(request, _quotas, kernel_of(request), viewer, organizer, event)
-    return page(request, "quotas.html", **context)
+    return await page_from_db(request, "quotas.html", _quotas, viewer, organizer, event)
 
 
 def _save_quota(
