@@ -3,11 +3,8 @@ positions, the positions of a check-in list, search) do not spend a query per ro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
+from statements import counted
 
 from boxoffice.kernel.models import Item
 
@@ -16,20 +13,6 @@ RPC = "/api/v1/organizers/demo/checkinrpc/"
 # Lists (with event and organizer), ticket (+ lock on SQLite), earlier scans, questions, the check-in and its log
 # entry; then the answer: answers, print logs, product flags, and the invoice address for a ticket without a name.
 REDEEM_STATEMENTS = 12
-
-
-@contextmanager
-def counted(engine) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
 
 
 def setup(api, tickets: int) -> tuple[int, list[str]]:

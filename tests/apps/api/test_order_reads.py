@@ -3,8 +3,6 @@ pagination, X-Page-Generated, conditional GET, single positions, and a fixed num
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -12,8 +10,8 @@ from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select, update
+from statements import counted
 
 from boxoffice.kernel.models import Event, Item, Organizer, Quota
 from boxoffice.kernel.models.orders import Order, OrderPosition
@@ -46,20 +44,6 @@ class Shop:
 
     def position(self, name: str, index: int = 0) -> dict[str, Any]:
         return self.orders[name]["positions"][index]
-
-
-@contextmanager
-def counted(engine: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
 
 
 def created(response: Any) -> dict[str, Any]:

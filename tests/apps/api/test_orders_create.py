@@ -5,7 +5,6 @@ leave nothing behind."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,8 +13,8 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import func, select
+from statements import counted
 
 from boxoffice.kernel.models import Event, Item, LogEntry, Quota
 from boxoffice.kernel.models.items import ItemVariation
@@ -1329,20 +1328,6 @@ def test_empty_and_oversized_orders(shop):
     assert shop.refused({"positions": []}) == {"positions": ["An order cannot be empty."]}
     errors = shop.refused({"positions": [{"item": shop.item}] * 10_001})
     assert errors == {"positions": ["An order can have at most 10000 positions."]}
-
-
-@contextmanager
-def counted(engine: Any):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
 
 
 def test_the_common_path_stays_lean(shop):

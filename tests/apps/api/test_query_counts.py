@@ -1,25 +1,9 @@
 """List endpoints load related rows in a fixed number of queries, whatever the page holds (no N+1)."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event as sqlalchemy_event
+from statements import counted
 
 BASE = "/api/v1/organizers/demo/events/democon/"
-
-
-@contextmanager
-def counted(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
 
 
 def make_rich_item(api, number: int) -> int:

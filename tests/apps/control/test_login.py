@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from statements import counted, is_write
 
 from boxoffice.kernel.models.users import User
 from boxoffice.kernel.models.web_sessions import WebSession
@@ -125,29 +126,9 @@ def test_anonymous_pages_write_no_session(control):
     assert "boxoffice_session" not in page.cookies
     with control.kernel.db.session() as session:
         assert session.scalar(select(Row.key)) is None
-    with counted_writes(control.kernel.db.engine) as writes:
+    with counted(control.kernel.db.engine, keep=is_write) as writes:
         assert control.client.get("/control/login?lang=de").status_code == 200
     assert writes == []
-
-
-from contextlib import contextmanager  # noqa: E402
-
-from sqlalchemy import event as sqlalchemy_event  # noqa: E402
-
-
-@contextmanager
-def counted_writes(engine):
-    writes: list[str] = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        if statement.lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE")):
-            writes.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield writes
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", record)
 
 
 def test_unmatched_urls_answer_html_outside_the_api_and_json_inside(control):

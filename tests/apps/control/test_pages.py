@@ -4,31 +4,16 @@ permissions as the API grants them, and a fixed number of queries per page."""
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import select
+from statements import counted
 
 from boxoffice.kernel.models import Event, Item, LogEntry, Quota, Setting
 from boxoffice.kernel.models.orders import Order
 
 DEMO = "/control/event/demo/democon/"
-
-
-@contextmanager
-def counted(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
 
 
 def order_status(control, code: str) -> str:

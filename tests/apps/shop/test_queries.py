@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy import insert, select
+from statements import counted
 
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.models import Event, Item, Quota
@@ -21,20 +20,9 @@ from boxoffice.kernel.orders.lifecycle import mark_paid
 SHOP = "/demo/democon/"
 
 
-@contextmanager
-def counted(engine: Any) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany) -> None:
-        # The web session's own reads and writes depend on whether the session changed, not on the page.
-        if "web_session" not in statement:
-            statements.append(statement)
-
-    sqlalchemy_event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        sqlalchemy_event.remove(engine, "before_cursor_execute", count)
+def page_statements(engine: Any) -> AbstractContextManager[list[str]]:
+    # The web session's own reads and writes depend on whether the session changed, not on the page.
+    return counted(engine, keep=lambda statement: "web_session" not in statement)
 
 
 def more_products(shop: Any, count: int) -> None:
@@ -62,7 +50,7 @@ def more_products(shop: Any, count: int) -> None:
 
 
 def queries(shop: Any, path: str) -> int:
-    with counted(shop.kernel.db.engine) as statements:
+    with page_statements(shop.kernel.db.engine) as statements:
         response = shop.page(path)
         assert response.status_code == 200, response.text
     return len(statements)
