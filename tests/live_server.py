@@ -1,4 +1,5 @@
-"""Real ``boxoffice serve`` processes for the tests that race requests at a server (no test client in between)."""
+"""Real processes: ``boxoffice serve`` for the tests that race requests at a server (no test client in between), and
+Celery workers (``boxoffice worker``) for the tests of jobs run out of process."""
 
 from __future__ import annotations
 
@@ -74,6 +75,49 @@ def live_server(database_url: str, data_dir: Path, workers: int = WORKERS) -> It
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+
+
+def start_worker(
+    database_url: str, redis_url: str, data_dir: Path, queue: str, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen[str]:
+    """A one-process ``boxoffice worker`` on ``queue``; stop it with :func:`stop_worker`."""
+    env = {
+        **os.environ,
+        "BOXOFFICE_DATABASE_URL": database_url,
+        "BOXOFFICE_REDIS_URL": redis_url,
+        "BOXOFFICE_DATA_DIR": str(data_dir),
+        **(extra_env or {}),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "boxoffice.apps.cli", "worker", "-c", "1", "-Q", queue],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group: stopping it takes the pool child too
+    )
+
+
+def stop_worker(worker: subprocess.Popen[str]) -> str:
+    """Stop the worker (if it still runs) and return what it printed."""
+    if worker.poll() is None:
+        os.killpg(worker.pid, signal.SIGTERM)
+    try:
+        output, _ = worker.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(worker.pid, signal.SIGKILL)
+        output, _ = worker.communicate()
+    return output or ""
+
+
+def wait_for_job(kernel: Any, job_id: str, seconds: float = 60) -> Any:
+    """The job's record once it stopped waiting and running (or when ``seconds`` have passed)."""
+    deadline = time.monotonic() + seconds
+    record = kernel.jobs.status(job_id)
+    while record.status in ("waiting", "running") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        record = kernel.jobs.status(job_id)
+    return record
 
 
 def post_at_once(url: str, token: str, path: str, bodies: list[dict[str, Any]]) -> list[httpx.Response]:

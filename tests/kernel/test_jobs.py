@@ -1,11 +1,10 @@
 import os
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from live_server import start_worker, stop_worker, wait_for_job
 
 from boxoffice.hookspecs import hookimpl
 from boxoffice.hookspecs.providers import JobDefinition
@@ -188,37 +187,15 @@ def test_celery_worker_runs_jobs_in_another_process(
     kernel = make_kernel(config_overrides={"redis_url": REDIS_URL})
     assert "jobstest" in kernel.plugins.plugins
     assert not kernel.jobs.in_process
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")]),
-        "BOXOFFICE_DATABASE_URL": config.database_url,
-        "BOXOFFICE_REDIS_URL": REDIS_URL,
-        "BOXOFFICE_DATA_DIR": str(tmp_path),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "boxoffice.apps.cli", "worker", "-c", "1", "-Q", queue],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    python_path = os.pathsep.join([str(site), os.environ.get("PYTHONPATH", "")])
+    worker = start_worker(config.database_url, REDIS_URL, tmp_path, queue, {"PYTHONPATH": python_path})
     try:
         moment = datetime(2032, 3, 4, 5, 6, tzinfo=UTC)
         with clock.time_machine(moment):
             job_id = kernel.jobs.enqueue("jobstest.where")
-        deadline = time.monotonic() + 60
-        record = kernel.jobs.status(job_id)
-        while record.status in ("waiting", "running") and time.monotonic() < deadline:
-            time.sleep(0.2)
-            record = kernel.jobs.status(job_id)
+        record = wait_for_job(kernel, job_id)
         assert record.status == "done", record.error
         assert record.result["pid"] != os.getpid()
         assert record.result["now"] == moment.isoformat()
     finally:
-        worker.terminate()
-        try:
-            output, _ = worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-        print(output[-3000:])
+        print(stop_worker(worker)[-3000:])

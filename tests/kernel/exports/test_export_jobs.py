@@ -4,15 +4,13 @@ Celery beat and claimed once by concurrent workers, and an export run by a real 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from live_server import start_worker, stop_worker, wait_for_job
 from sqlalchemy import func, select
 
 from boxoffice.hookspecs.providers import JobFailed, ListExporter
@@ -132,40 +130,18 @@ def test_celery_worker_runs_an_export(make_kernel, config, tmp_path: Path):
     kernel = make_kernel(config_overrides={"redis_url": REDIS_URL})
     assert not kernel.jobs.in_process
     event_id, _schedule = world(kernel)
-    env = {
-        **os.environ,
-        "BOXOFFICE_DATABASE_URL": config.database_url,
-        "BOXOFFICE_REDIS_URL": REDIS_URL,
-        "BOXOFFICE_DATA_DIR": str(config.data_dir),
-    }
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "boxoffice.apps.cli", "worker", "-c", "1", "-Q", "background"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    worker = start_worker(config.database_url, REDIS_URL, config.data_dir, "background")
     try:
         with kernel.db.session() as session:
             event = session.get(Event, event_id)
             exporter = exports.event_exporters(kernel, session, event)["quotaoverview"]
             job_id = exports.start_export(kernel, session, exporter, {"_format": "json"}, event=event)
-        deadline = time.monotonic() + 60
-        record = kernel.jobs.status(job_id)
-        while record.status in ("waiting", "running") and time.monotonic() < deadline:
-            time.sleep(0.2)
-            record = kernel.jobs.status(job_id)
+        record = wait_for_job(kernel, job_id)
         assert record.status == "done", record.error
         assert record.result["filename"] == "fest_quotaoverview.json"
         assert b'"Quota": "All"' in exports.export_path(kernel, job_id).read_bytes()
     finally:
-        worker.terminate()
-        try:
-            output, _ = worker.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            worker.kill()
-            output, _ = worker.communicate()
-        print(output[-3000:])
+        print(stop_worker(worker)[-3000:])
 
 
 class RecordingContext:

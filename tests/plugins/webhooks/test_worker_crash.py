@@ -6,13 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from live_server import start_worker, stop_worker
 from outbound_world import Receiver, build_world, receiver
 from sqlalchemy import select
 
@@ -31,32 +31,8 @@ def target() -> Iterator[Receiver]:
     yield from receiver()
 
 
-def start_worker(config, tmp_path: Path, name: str) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "BOXOFFICE_DATABASE_URL": config.database_url,
-        "BOXOFFICE_REDIS_URL": REDIS_URL,
-        "BOXOFFICE_DATA_DIR": str(tmp_path),
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "boxoffice.apps.cli", "worker", "-c", "1", "-Q", "outbound"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: killing it takes the pool child too
-    )
-
-
-def stop(worker: subprocess.Popen[str]) -> str:
-    if worker.poll() is None:
-        os.killpg(worker.pid, signal.SIGTERM)
-    try:
-        output, _ = worker.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        os.killpg(worker.pid, signal.SIGKILL)
-        output, _ = worker.communicate()
-    return output or ""
+def start_outbound_worker(config, tmp_path: Path) -> subprocess.Popen[str]:
+    return start_worker(config.database_url, REDIS_URL, tmp_path, "outbound")
 
 
 def entry_state(kernel) -> tuple[str, int] | None:
@@ -89,11 +65,11 @@ def test_worker_killed_mid_delivery_is_redelivered_once(make_kernel, config, tmp
         )
     kernel.jobs.celery.control.purge()
     target.hold_next = True
-    first = start_worker(config, tmp_path, "doomed")
+    first = start_outbound_worker(config, tmp_path)
     second = None
     try:
         code = world.place()
-        assert target.holding.wait(90), stop(first)
+        assert target.holding.wait(90), stop_worker(first)
         assert entry_state(kernel) == ("inflight", 1)
         os.killpg(first.pid, signal.SIGKILL)
         first.wait(20)
@@ -101,15 +77,15 @@ def test_worker_killed_mid_delivery_is_redelivered_once(make_kernel, config, tmp
         wait_for(lambda: len(target.posts()) == 1)
         assert entry_state(kernel) == ("inflight", 1)
 
-        second = start_worker(config, tmp_path, "rescuer")
+        second = start_outbound_worker(config, tmp_path)
         with clock.time_machine(clock.now() + WebhookChannel.lease + timedelta(seconds=1)):
             kernel.jobs.enqueue(SWEEP_JOB)
         wait_for(lambda: entry_state(kernel) == ("delivered", 2))
     finally:
         target.release.set()
-        print(stop(first)[-2000:])
+        print(stop_worker(first)[-2000:])
         if second is not None:
-            print(stop(second)[-2000:])
+            print(stop_worker(second)[-2000:])
     posts = target.posts()
     assert [p.body["code"] for p in posts] == [code, code]
     assert len(target.unique_posts()) == 1  # same idempotency key: an idempotent receiver acts once
