@@ -13,19 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from email.utils import format_datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import anyio
 import msgspec
 from litestar import Request, Response
+from litestar.response import File
 from sqlalchemy import ColumnElement, Select, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from boxoffice.apps.api.auth import Principal, authenticate
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, friendly, not_found
 from boxoffice.kernel import clock
-from boxoffice.kernel.models import Event, LogEntry, Organizer
+from boxoffice.kernel.models import Event, JobRecord, LogEntry, Organizer
 from boxoffice.kernel.models.markers import ChangeMarker
 
 if TYPE_CHECKING:
@@ -222,6 +224,47 @@ async def in_call(request: Request, work: Callable[[Call], T], *, status_code: i
     if status_code == 204:
         return Response(None, status_code=204, headers=headers)  # type: ignore[arg-type]
     return Response(result, status_code=status_code, headers=headers)
+
+
+# --- files made by jobs ---------------------------------------------------------------------------------------
+
+JOB_BUSY = ("waiting", "running")
+
+
+def job_file_state(
+    record: JobRecord,
+    path: Path,
+    filename: str,
+    content_type: str | None = None,
+    *,
+    failed_message: str = "The export failed.",
+    progress: bool = True,
+) -> tuple[str, Any]:
+    """Where a job that writes a file stands, returned from the ``in_call`` work for :func:`job_file_answer`:
+    ``busy`` while it waits or runs (with its ``percentage`` when ``progress``), ``failed`` with its error, else
+    ``done`` with the file (the job's ``filename``/``content_type`` result, or the defaults given). A job in any other
+    state, or whose file is gone, is a 404."""
+    if record.status in JOB_BUSY:
+        busy = {"status": record.status}
+        return "busy", ({**busy, "percentage": record.progress} if progress else busy)
+    if record.status == "failed":
+        return "failed", {"status": "failed", "message": record.error or failed_message}
+    if record.status != "done" or not path.exists():
+        raise not_found()
+    result = record.result or {}
+    return "done", (str(path), result.get("filename") or filename, result.get("content_type") or content_type)
+
+
+def job_file_answer(response: Response[tuple[str, Any]]) -> Response[Any]:
+    """The async download's answer: ``409`` with ``Retry-After`` while the job runs, ``410`` when it failed, else
+    the file."""
+    state, payload = response.content
+    if state == "busy":
+        return Response(payload, status_code=409, headers={**response.headers, "Retry-After": "1"})
+    if state == "failed":
+        return Response(payload, status_code=410, headers=dict(response.headers))
+    path, filename, content_type = payload
+    return File(path, filename=filename, media_type=content_type or "application/octet-stream")
 
 
 # --- value helpers --------------------------------------------------------------------------------------------

@@ -21,11 +21,19 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import File
 from sqlalchemy import select
 
 from boxoffice.apps.api.errors import ApiError, Problems, not_found
-from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, possible_id
+from boxoffice.apps.api.toolkit import (
+    JOB_BUSY,
+    Call,
+    Page,
+    decode_body,
+    in_call,
+    job_file_answer,
+    job_file_state,
+    possible_id,
+)
 from boxoffice.kernel.models import Event, Item, JobRecord
 from boxoffice.kernel.models.items import ItemVariation
 from boxoffice.kernel.models.orders import Order
@@ -42,7 +50,7 @@ WRITE = "event.orders:write"
 BATCHES = "/offlinesalesbatches/"
 BATCH = BATCHES + "{id:int}/"
 CHANNEL_MAX = 190
-BUSY = ("waiting", "running")
+NOT_RENDERED = "The tickets could not be rendered."
 
 
 class BatchIn(msgspec.Struct, kw_only=True):
@@ -226,7 +234,7 @@ async def check_batch(
     def work(call: Call) -> tuple[int, Any]:
         event = call.event(organizer_slug, event_slug, READ)
         record = _job(call, job_id, CREATE_JOB, event)
-        if record.status in BUSY:
+        if record.status in JOB_BUSY:
             return 409, {"status": record.status}
         if record.status == "failed":
             return 410, {"status": "failed", "message": record.error or "The batch could not be created."}
@@ -280,23 +288,10 @@ async def download_batch(
         record = _job(call, job_id, RENDER_JOB, event)
         if (record.arguments or {}).get("batch_id") != id:
             raise not_found()
-        if record.status in BUSY:
-            return "busy", {"status": record.status, "percentage": record.progress}
-        if record.status == "failed":
-            return "failed", {"status": "failed", "message": record.error or "The tickets could not be rendered."}
         path = batch_path(call.kernel, job_id)
-        if not path.exists():
-            raise not_found()
-        return "done", (str(path), (record.result or {}).get("filename") or f"offlinesales-{id}.pdf")
+        return job_file_state(record, path, f"offlinesales-{id}.pdf", "application/pdf", failed_message=NOT_RENDERED)
 
-    response = await in_call(request, work)
-    state, payload = response.content
-    if state == "busy":
-        return Response(payload, status_code=409, headers=response.headers)
-    if state == "failed":
-        return Response(payload, status_code=410, headers=response.headers)
-    path, filename = payload
-    return File(path, filename=filename, media_type="application/pdf")  # type: ignore[return-value]
+    return job_file_answer(await in_call(request, work))
 
 
 ROUTES = [list_batches, get_batch, create_batch, check_batch, render_batch, download_batch]

@@ -17,14 +17,22 @@ import msgspec
 from litestar import Request, Response, delete, get, patch, post, put
 from litestar.concurrency import sync_to_thread
 from litestar.params import FromPath, JSONBody
-from litestar.response import File
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from boxoffice.apps.api.auth import credentials_key
 from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems, not_found
 from boxoffice.apps.api.resources.upload import find_upload
-from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, possible_id, sent_fields
+from boxoffice.apps.api.toolkit import (
+    Call,
+    Page,
+    decode_body,
+    in_call,
+    job_file_answer,
+    job_file_state,
+    possible_id,
+    sent_fields,
+)
 from boxoffice.kernel.models import Event, Item, JobRecord, Organizer
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.models.saleschannels import SalesChannel
@@ -550,23 +558,11 @@ async def download_batch(
         record = call.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
         if record is None or record.name != BATCH_JOB or (record.arguments or {}).get("event_id") != event.id:
             raise not_found()
-        if record.status in ("waiting", "running"):
-            return "busy", {"status": record.status, "percentage": record.progress}
-        if record.status == "failed":
-            return "failed", {"status": "failed", "message": record.error or "The tickets could not be rendered."}
         path = batch_path(call.kernel, job_id)
-        if not path.exists():
-            raise not_found()
-        return "done", (str(path), (record.result or {}).get("filename") or "tickets.pdf")
+        failed = "The tickets could not be rendered."
+        return job_file_state(record, path, "tickets.pdf", "application/pdf", failed_message=failed)
 
-    response = await in_call(request, work)
-    state, payload = response.content
-    if state == "busy":
-        return Response(payload, status_code=409)
-    if state == "failed":
-        return Response(payload, status_code=410)
-    path, filename = payload
-    return File(path, filename=filename, media_type="application/pdf")  # type: ignore[return-value]
+    return job_file_answer(await in_call(request, work))
 
 
 ROUTES = [

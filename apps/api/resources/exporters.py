@@ -9,16 +9,14 @@ Exporting needs ``event.orders:read``; organizer level exports only the events t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from litestar.response import File
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, not_found
-from boxoffice.apps.api.toolkit import Call, Page, in_call, not_found_page
+from boxoffice.apps.api.toolkit import Call, Page, in_call, job_file_answer, job_file_state, not_found_page
 from boxoffice.hookspecs.providers import Exporter, ValidationFailure
 from boxoffice.kernel import exports
 from boxoffice.kernel.models import Event, JobRecord, Organizer
@@ -175,33 +173,7 @@ def _result(call: Call, identifier: str, job_id: str, token: str, **scope: int) 
         or any(arguments.get(key) != value for key, value in scope.items())
     ):
         raise not_found()
-    path = exports.export_path(call.kernel, job_id)
-    return file_job_state(record, path, {"status": record.status, "percentage": record.progress}, identifier)
-
-
-def file_job_state(
-    record: JobRecord, path: Path, busy: dict[str, Any], filename: str, content_type: str | None = None
-) -> tuple[str, Any]:
-    """Where a job that writes a file stands, for :func:`file_job_answer` (which runs outside the session):
-    ``busy`` while it waits or runs, ``failed`` with its error, ``done`` with the file; anything else is a 404."""
-    if record.status in ("waiting", "running"):
-        return "busy", busy
-    if record.status == "failed":
-        return "failed", {"status": "failed", "message": record.error or "The export failed."}
-    if record.status != "done" or not path.exists():
-        raise not_found()
-    result = record.result or {}
-    return "done", (str(path), result.get("filename") or filename, result.get("content_type") or content_type)
-
-
-def file_job_answer(state: str, payload: Any) -> Any:
-    """409 with Retry-After while the job runs, 410 when it failed, else the file."""
-    if state == "busy":
-        return Response(payload, status_code=409, headers={"Retry-After": "1"})
-    if state == "failed":
-        return Response(payload, status_code=410)
-    path, filename, content_type = payload
-    return File(path, filename=filename, media_type=content_type or "application/octet-stream")
+    return job_file_state(record, exports.export_path(call.kernel, job_id), identifier)
 
 
 @get(EVENT + "exporters/{identifier:str}/download/{job_id:str}/{token:str}/", tags=["exporters"])
@@ -219,8 +191,7 @@ async def download_event_export(
         target = _event(call, organizer, event)
         return _result(call, identifier, job_id, token, event_id=target.id)
 
-    response = await in_call(request, work)
-    return file_job_answer(*response.content)
+    return job_file_answer(await in_call(request, work))
 
 
 @get(ORGANIZER + "exporters/{identifier:str}/download/{job_id:str}/{token:str}/", tags=["exporters"])
@@ -233,8 +204,7 @@ async def download_organizer_export(
         found, _events = _organizer_scope(call, organizer)
         return _result(call, identifier, job_id, token, organizer_id=found.id)
 
-    response = await in_call(request, work)
-    return file_job_answer(*response.content)
+    return job_file_answer(await in_call(request, work))
 
 
 def validation_error(failure: ValidationFailure, field: str) -> FieldErrors:

@@ -19,8 +19,8 @@ from litestar.params import FromPath
 
 from boxoffice.apps.api.auth import credentials_key
 from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
-from boxoffice.apps.api.resources.exporters import file_job_answer, file_job_state, page_of
-from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call
+from boxoffice.apps.api.resources.exporters import page_of
+from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, job_file_answer, job_file_state
 from boxoffice.kernel import exports, shredding
 from boxoffice.kernel.models import Event, JobRecord
 
@@ -136,9 +136,9 @@ async def download_export(
         target = _event(call, organizer, event)
         record = _job(call, target, shredding.EXPORT_JOB, job_id, token, EXPORT, credentials)
         path = shredding.export_path(call.kernel, job_id)
-        return file_job_state(record, path, {"status": record.status}, "shredder-export.zip", "application/zip")
+        return job_file_state(record, path, "shredder-export.zip", "application/zip", progress=False)
 
-    return file_job_answer(*(await in_call(request, work)).content)
+    return job_file_answer(await in_call(request, work))
 
 
 @post(EVENT + "shred/{job_id:str}/{token:str}/", tags=["shredders"], status_code=202)
