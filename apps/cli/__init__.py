@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import secrets
 import sys
 import threading
 import time
@@ -20,7 +21,7 @@ from boxoffice.kernel.activation import disable_plugin, enable_plugin
 from boxoffice.kernel.audit import Actor
 from boxoffice.kernel.config import ConfigError, load_config
 from boxoffice.kernel.core import Kernel
-from boxoffice.kernel.demo import DemoData, create_demo_data, has_any_organizer
+from boxoffice.kernel.demo import create_demo_data, has_any_organizer
 from boxoffice.kernel.jobs import JobError, PeriodicRunner
 from boxoffice.kernel.migrations import upgrade
 from boxoffice.kernel.models import Event, Organizer
@@ -111,8 +112,19 @@ def migrate(kernel: Kernel) -> None:
     click.echo("database is up to date")
 
 
-def _print_demo(data: DemoData) -> None:
+DEMO_LOGIN = "demo@boxoffice.invalid"
+
+
+def _create_and_print_demo(kernel: Kernel) -> None:
+    """Demo data plus a control panel log-in for it (a fresh password each time, like the API token)."""
+    from boxoffice.apps.control.users import set_password
+
+    data = create_demo_data(kernel)
+    password = secrets.token_urlsafe(12)
+    set_password(kernel, DEMO_LOGIN, password, admin_of=data.organizer_slug)
     click.echo(f"demo organizer: {data.organizer_slug}  event: {data.event_slug}")
+    click.echo(f"shop: /{data.organizer_slug}/{data.event_slug}/  control panel: /control/")
+    click.echo(f"control panel log-in: {DEMO_LOGIN}  password: {password}")
     click.echo(f"API token: {data.token}")
 
 
@@ -121,7 +133,7 @@ def _print_demo(data: DemoData) -> None:
 def demo(kernel: Kernel) -> None:
     """Create a demo organizer, event, product, quota and API token; print the token."""
     upgrade(kernel)
-    _print_demo(create_demo_data(kernel))
+    _create_and_print_demo(kernel)
 
 
 @cli.command()
@@ -139,7 +151,7 @@ def serve(kernel: Kernel, host: str, port: int, workers: int, no_demo: bool) -> 
         with kernel.db.session() as session:
             empty = not has_any_organizer(session)
         if empty:
-            _print_demo(create_demo_data(kernel))
+            _create_and_print_demo(kernel)
     if kernel.jobs.in_process and workers == 1:
         _start_periodic_thread(kernel)
     elif kernel.jobs.in_process:

@@ -11,8 +11,10 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from boxoffice.apps.cli import cli
+from boxoffice.apps.control.auth import find_user
+from boxoffice.apps.control.passwords import verify_password
 from boxoffice.kernel.core import Kernel
-from boxoffice.kernel.models import Event, LogEntry, TeamAPIToken
+from boxoffice.kernel.models import Event, LogEntry, Team, TeamAPIToken
 from boxoffice.kernel.tokens import token_digest
 
 FAKE_PLUGIN = """
@@ -69,6 +71,18 @@ def test_demo_creates_data_and_a_working_token(run, kernel):
     again = run("demo")
     assert again.exit_code == 0
     assert again.output.strip().splitlines()[-1] != result.output.strip().splitlines()[-1]
+
+
+def test_demo_prints_a_control_panel_login_that_works(run, kernel):
+    result = run("demo")
+    assert result.exit_code == 0, result.output
+    login = next(line for line in result.output.splitlines() if line.startswith("control panel log-in: "))
+    email, password = login.removeprefix("control panel log-in: ").split("  password: ")
+    with kernel.db.session() as session:
+        user = find_user(session, email)
+        assert user is not None and verify_password(user.password, password)
+        teams = session.scalars(select(Team).where(Team.members.contains(user))).all()
+        assert [(team.organizer.slug, team.all_organizer_permissions) for team in teams] == [("demo", True)]
 
 
 def test_plugins_list_enable_disable(run, config, seatmaps):
