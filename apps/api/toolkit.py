@@ -156,11 +156,16 @@ class Call:
         rows = list(self.session.scalars(statement.order_by(*order_by).limit(page_size).offset((page - 1) * page_size)))
         if prepare is not None:
             prepare(rows)
+        return self.page_envelope(count, page, page_size, [serialize(row) for row in rows])
+
+    def page_envelope(self, count: int, page: int, page_size: int, results: list[T]) -> Page[T]:
+        """The list envelope around page ``page`` (of ``page_size``) of ``count`` results: ``next``/``previous``
+        are URLs of this request with another ``?page=``."""
         return Page(
             count=count,
             next=self.page_url(page + 1) if page * page_size < count else None,
             previous=self.page_url(page - 1) if page > 1 else None,
-            results=[serialize(row) for row in rows],
+            results=results,
         )
 
     def page_numbers(self) -> tuple[int, int]:

@@ -41,12 +41,7 @@ def page_of(call: Call, items: Sequence[Any]) -> Page[Any]:
     page, size = call.page_numbers()
     if page > 1 and (page - 1) * size >= len(items):
         raise not_found_page()
-    return Page(
-        count=len(items),
-        next=call.page_url(page + 1) if page * size < len(items) else None,
-        previous=call.page_url(page - 1) if page > 1 else None,
-        results=list(items[(page - 1) * size : page * size]),
-    )
+    return call.page_envelope(len(items), page, size, list(items[(page - 1) * size : page * size]))
 
 
 def _describe(found: dict[str, Exporter], organizer_level: bool) -> list[ExporterOut]:

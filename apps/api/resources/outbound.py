@@ -309,11 +309,11 @@ async def list_results(request: Request, organizer: FromPath[str], event: FromPa
         page, size = call.page_numbers()
         rows = call.session.execute(statement.order_by(SyncResult.id).limit(size).offset((page - 1) * size)).all()
         count = len(call.session.execute(statement).all())
-        return Page(
-            count=count,
-            next=call.page_url(page + 1) if page * size < count else None,
-            previous=call.page_url(page - 1) if page > 1 else None,
-            results=[
+        return call.page_envelope(
+            count,
+            page,
+            size,
+            [
                 ResultOut(
                     order=code,
                     positionid=positionid,
