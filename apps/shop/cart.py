@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from boxoffice.apps.shop.catalog import NOT_YET, SOLD_OUT, Offer, Storefront, product_label
+from boxoffice.apps.shop.catalog import NOT_YET, SOLD_OUT, Offer, Storefront, product_label, products_of
 from boxoffice.kernel.i18n import format_datetime, localize
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Event, Item
@@ -112,13 +112,7 @@ def load_cart(session: Session, event: Event, cart_id: str | None, now: datetime
     )
     if not positions:
         return Cart(cart_id, [], now)
-    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_({p.item_id for p in positions})))}
-    variation_ids = {p.variation_id for p in positions if p.variation_id is not None}
-    variations = (
-        {v.id: v for v in session.scalars(select(ItemVariation).where(ItemVariation.id.in_(variation_ids)))}
-        if variation_ids
-        else {}
-    )
+    items, variations = products_of(session, positions)
     voucher_ids = {p.voucher_id for p in positions if p.voucher_id is not None}
     codes = (
         dict(session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(voucher_ids))).tuples().all())

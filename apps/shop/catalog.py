@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -119,6 +119,18 @@ def product_label(item: Item, variation: ItemVariation | None) -> str:
     """The product's name in the buyer's language, with the variation after a dash."""
     name = localize(item.name)
     return f"{name} \N{EN DASH} {localize(variation.value)}" if variation is not None else name
+
+
+def products_of(session: Session, positions: Sequence[Any]) -> tuple[dict[int, Item], dict[int, ItemVariation]]:
+    """The products and variations of cart or order positions by id, in one query each."""
+    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_({p.item_id for p in positions})))}
+    variation_ids = {p.variation_id for p in positions if p.variation_id is not None}
+    variations = (
+        {v.id: v for v in session.scalars(select(ItemVariation).where(ItemVariation.id.in_(variation_ids)))}
+        if variation_ids
+        else {}
+    )
+    return items, variations
 
 
 def sold_on_channel(thing: Item | ItemVariation | Event) -> bool:

@@ -17,13 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.shop.cart import ShopError
-from boxoffice.apps.shop.catalog import product_label
+from boxoffice.apps.shop.catalog import product_label, products_of
 from boxoffice.apps.shop.checkout import SHOP_ACTOR, PaymentChoice, available_payments
 from boxoffice.hookspecs.providers import PaymentException
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.i18n import localize
-from boxoffice.kernel.models import Event, Item
-from boxoffice.kernel.models.items import ItemVariation
+from boxoffice.kernel.models import Event
 from boxoffice.kernel.models.orders import (
     STATUS_CANCELED,
     STATUS_EXPIRED,
@@ -134,13 +133,7 @@ def build_order_view(kernel: Kernel, session: Session, event: Event, order: Orde
     """Everything the order page shows, in a fixed number of queries (products, variations and questions are
     loaded for all positions at once)."""
     live = order.live_positions
-    items = {item.id: item for item in session.scalars(select(Item).where(Item.id.in_({p.item_id for p in live})))}
-    variation_ids = {p.variation_id for p in live if p.variation_id is not None}
-    variations = (
-        {v.id: v for v in session.scalars(select(ItemVariation).where(ItemVariation.id.in_(variation_ids)))}
-        if variation_ids
-        else {}
-    )
+    items, variations = products_of(session, live)
     question_ids = {answer.question_id for p in live for answer in p.answers}
     questions = (
         {q.id: q for q in session.scalars(select(Question).where(Question.id.in_(question_ids)))}
