@@ -27,22 +27,20 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
 
-from pdf_tickets import LAYOUT, background
+from pdf_tickets import add_festival
 from sqlalchemy import create_engine, select, text
 
 from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.db import normalise_url
 from boxoffice.kernel.migrations import upgrade
-from boxoffice.kernel.models import Event, Item, Organizer, Quota
+from boxoffice.kernel.models import Event, Item, Quota
 from boxoffice.kernel.tickets import batch_path
 from boxoffice.plugins.offlinesales.batches import CREATE_JOB, RENDER_JOB
 from boxoffice.plugins.offlinesales.models import OfflineSalesBatch
-from boxoffice.plugins.ticketoutputpdf.models import TicketLayout, TicketLayoutBackground
-from boxoffice.plugins.ticketoutputpdf.rendering import background_digest
+from boxoffice.plugins.ticketoutputpdf.models import TicketLayout
 
 
 def kernel_for(url: str, folder: Path) -> Kernel:
@@ -53,31 +51,9 @@ def build_world(url: str, folder: Path, amount: int) -> None:
     kernel = kernel_for(url, folder)
     upgrade(kernel)
     with kernel.db.session() as session:
-        organizer = Organizer(slug="bench", name="Bench Org", plugins=[])
-        event = Event(
-            organizer=organizer,
-            slug="fest",
-            name={"en": "Summer Festival 2031"},
-            location={"en": "Riverside Park"},
-            currency="EUR",
-            date_from=datetime(2031, 6, 1, 18, 0, tzinfo=UTC),
-            timezone="Europe/Berlin",
-            plugins=["ticketoutputpdf", "offlinesales"],
-        )
-        item = Item(event=event, name={"en": "Weekend pass"}, default_price=Decimal("49.00"))
-        session.add_all([organizer, event, item, Quota(event=event, name="Passes", size=amount, items=[item])])
-        session.flush()
-        content = background()
-        layout = TicketLayout(
-            event_id=event.id,
-            name="Bench",
-            is_default=True,
-            elements=LAYOUT,
-            background_file=background_digest(content),
-        )
-        session.add(layout)
-        session.flush()
-        session.add(TicketLayoutBackground(layout_id=layout.id, content=content))
+        starts = datetime(2031, 6, 1, 18, 0, tzinfo=UTC)
+        event, item = add_festival(session, starts, ["ticketoutputpdf", "offlinesales"])
+        session.add(Quota(event=event, name="Passes", size=amount, items=[item]))
     kernel.close()
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from reportlab.pdfgen.canvas import Canvas
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from boxoffice.kernel.config import Config
 from boxoffice.kernel.core import Kernel
@@ -93,31 +94,38 @@ def secret(length: int = 32) -> str:
     return "".join(random.choices(string.ascii_lowercase + string.digits, k=length))
 
 
+def add_festival(session: Session, starts: datetime, plugins: list[str]) -> tuple[Event, Item]:
+    """Organizer ``bench``, event ``fest`` with ``plugins`` on, its weekend pass and a default layout with a
+    background PDF (the world the PDF and offline sales benchmarks share)."""
+    organizer = Organizer(slug="bench", name="Bench Org", plugins=[])
+    event = Event(
+        organizer=organizer,
+        slug="fest",
+        name={"en": "Summer Festival 2031"},
+        location={"en": "Riverside Park"},
+        currency="EUR",
+        date_from=starts,
+        timezone="Europe/Berlin",
+        plugins=plugins,
+    )
+    item = Item(event=event, name={"en": "Weekend pass"}, default_price=Decimal("49.00"))
+    session.add_all([organizer, event, item])
+    session.flush()
+    content = background()
+    digest = background_digest(content)
+    layout = TicketLayout(event_id=event.id, name="Bench", is_default=True, elements=LAYOUT, background_file=digest)
+    session.add(layout)
+    session.flush()
+    session.add(TicketLayoutBackground(layout_id=layout.id, content=content))
+    return event, item
+
+
 def build_world(folder: Path, tickets: int) -> tuple[Kernel, int]:
     kernel = Kernel(Config(database_url=f"sqlite:///{folder / 'bench.sqlite3'}", data_dir=folder / "data"))
     upgrade(kernel)
     starts = datetime(2031, 6, 1, 18, 0, tzinfo=UTC)
     with kernel.db.session() as session:
-        organizer = Organizer(slug="bench", name="Bench Org", plugins=[])
-        event = Event(
-            organizer=organizer,
-            slug="fest",
-            name={"en": "Summer Festival 2031"},
-            location={"en": "Riverside Park"},
-            currency="EUR",
-            date_from=starts,
-            timezone="Europe/Berlin",
-            plugins=["ticketoutputpdf"],
-        )
-        item = Item(event=event, name={"en": "Weekend pass"}, default_price=Decimal("49.00"))
-        session.add_all([organizer, event, item])
-        session.flush()
-        content = background()
-        digest = background_digest(content)
-        layout = TicketLayout(event_id=event.id, name="Bench", is_default=True, elements=LAYOUT, background_file=digest)
-        session.add(layout)
-        session.flush()
-        session.add(TicketLayoutBackground(layout_id=layout.id, content=content))
+        event, item = add_festival(session, starts, ["ticketoutputpdf"])
         session.add(ChangeMarker(event_id=event.id, resource="ticketlayouts", modified=starts))
         event_id, item_id = event.id, item.id
     made = 0
