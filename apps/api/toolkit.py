@@ -104,6 +104,15 @@ class Call:
             raise not_found()
         return found
 
+    def job(self, job_id: str, name: str, **arguments: Any) -> JobRecord:
+        """The job ``name`` by id whose arguments hold ``arguments`` (e.g. ``event_id=…``); 404 when unknown, of
+        another kind or scope, or deleted after it expired."""
+        record = self.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
+        held = (record.arguments or {}) if record is not None else {}
+        if record is None or record.name != name or any(held.get(key) != value for key, value in arguments.items()):
+            raise not_found()
+        return record
+
     def settings(self, *, event: Event | None = None, organizer: Organizer | None = None) -> Settings:
         return self.kernel.settings_for(self.session, event=event, organizer=organizer)
 

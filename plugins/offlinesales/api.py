@@ -128,10 +128,7 @@ def _token(secret_key: str, batch_id: int, job_id: str) -> str:
 
 def _job(call: Call, job_id: str, name: str, event: Event) -> JobRecord:
     """The job of this event by id; 404 when unknown, of another kind or event, or deleted after it expired."""
-    record = call.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
-    if record is None or record.name != name or (record.arguments or {}).get("event_id") != event.id:
-        raise not_found()
-    return record
+    return call.job(job_id, name, event_id=event.id)
 
 
 def _check(call: Call, event: Event, body: BatchIn) -> None:

@@ -33,7 +33,7 @@ from boxoffice.apps.api.toolkit import (
     possible_id,
     sent_fields,
 )
-from boxoffice.kernel.models import Event, Item, JobRecord, Organizer
+from boxoffice.kernel.models import Event, Item, Organizer
 from boxoffice.kernel.models.orders import Order, OrderPosition
 from boxoffice.kernel.models.saleschannels import SalesChannel
 from boxoffice.kernel.tickets import BATCH_JOB, batch_path, ticket_outputs
@@ -555,9 +555,7 @@ async def download_batch(
         expected = _download_token(call.kernel.config.secret_key, job_id)
         if not hmac.compare_digest(expected, token):
             raise not_found()
-        record = call.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
-        if record is None or record.name != BATCH_JOB or (record.arguments or {}).get("event_id") != event.id:
-            raise not_found()
+        record = call.job(job_id, BATCH_JOB, event_id=event.id)
         path = batch_path(call.kernel, job_id)
         failed = "The tickets could not be rendered."
         return job_file_state(record, path, "tickets.pdf", "application/pdf", failed_message=failed)

@@ -19,7 +19,7 @@ from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, not_foun
 from boxoffice.apps.api.toolkit import Call, Page, in_call, job_file_answer, job_file_state, not_found_page
 from boxoffice.hookspecs.providers import Exporter, ValidationFailure
 from boxoffice.kernel import exports
-from boxoffice.kernel.models import Event, JobRecord, Organizer
+from boxoffice.kernel.models import Event, Organizer
 
 ORGANIZER = "/api/v1/organizers/{organizer:str}/"
 EVENT = ORGANIZER + "events/{event:str}/"
@@ -159,15 +159,7 @@ async def run_organizer_export(
 def _result(call: Call, identifier: str, job_id: str, token: str, **scope: int) -> tuple[str, Any]:
     if not exports.token_matches(call.kernel, DOWNLOAD_PURPOSE, job_id, token):
         raise not_found()
-    record = call.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
-    arguments = (record.arguments or {}) if record is not None else {}
-    if (
-        record is None
-        or record.name != exports.EXPORT_JOB
-        or arguments.get("identifier") != identifier
-        or any(arguments.get(key) != value for key, value in scope.items())
-    ):
-        raise not_found()
+    record = call.job(job_id, exports.EXPORT_JOB, identifier=identifier, **scope)
     return job_file_state(record, exports.export_path(call.kernel, job_id), identifier)
 
 

@@ -71,10 +71,7 @@ def _job(call: Call, event: Event, name: str, job_id: str, token: str, purpose: 
     """The job behind a URL; 404 when the token is not this caller's or the job is not this event's."""
     if not exports.token_matches(call.kernel, f"{purpose}:{credentials}", job_id, token):
         raise not_found()
-    record = call.session.get(JobRecord, job_id) if len(job_id) <= 32 else None
-    if record is None or record.name != name or (record.arguments or {}).get("event_id") != event.id:
-        raise not_found()
-    return record
+    return call.job(job_id, name, event_id=event.id)
 
 
 @get(EVENT, tags=["shredders"])
