@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, contains_eager
 
 from boxoffice.apps.api.auth import Principal, authenticate
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, friendly, not_found
-from boxoffice.kernel import clock
+from boxoffice.kernel import clock, exports
 from boxoffice.kernel.models import Event, JobRecord, LogEntry, Organizer
 from boxoffice.kernel.models.markers import ChangeMarker
 
@@ -103,6 +103,14 @@ class Call:
         if found is None or any(getattr(found, key) != value for key, value in scope.items()):
             raise not_found()
         return found
+
+    def download_token(self, purpose: str, job_id: str) -> str:
+        """The second half of an async download URL for ``job_id``: only the server can make it, so job ids cannot
+        be guessed into files; ``purpose`` keeps the tokens of different downloads apart."""
+        return exports.download_token(self.kernel, purpose, job_id)
+
+    def token_matches(self, purpose: str, job_id: str, token: str) -> bool:
+        return exports.token_matches(self.kernel, purpose, job_id, token)
 
     def job(self, job_id: str, name: str, **arguments: Any) -> JobRecord:
         """The job ``name`` by id whose arguments hold ``arguments`` (e.g. ``event_id=…``); 404 when unknown, of

@@ -13,8 +13,6 @@ Reading needs ``event.orders:read``, creating ``event.orders:write``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from datetime import datetime
 from typing import Any
 
@@ -121,9 +119,8 @@ def _base(call: Call, event: Event) -> str:
     return f"{site}/api/v1/organizers/{event.organizer.slug}/events/{event.slug}{BATCHES}"
 
 
-def _token(secret_key: str, batch_id: int, job_id: str) -> str:
-    message = f"offlinesales-render:{batch_id}:{job_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:32]
+def _purpose(batch_id: int) -> str:
+    return f"offlinesales-render:{batch_id}"
 
 
 def _job(call: Call, job_id: str, name: str, event: Event) -> JobRecord:
@@ -260,7 +257,7 @@ async def render_batch(
         if not batch_position_ids(call.session, batch.id):
             raise ApiError(400, "This batch has no valid tickets left to print.")
         job_id = call.kernel.jobs.enqueue_on_commit(call.session, RENDER_JOB, event_id=event.id, batch_id=batch.id)
-        token = _token(call.kernel.config.secret_key, batch.id, job_id)
+        token = call.download_token(_purpose(batch.id), job_id)
         return DownloadOut(download=f"{_base(call, event)}{batch.id}/download/{job_id}/{token}/")
 
     return await in_call(request, work, status_code=202)
@@ -280,7 +277,7 @@ async def download_batch(
 
     def work(call: Call) -> tuple[str, Any]:
         event = call.event(organizer_slug, event_slug, READ)
-        if not hmac.compare_digest(_token(call.kernel.config.secret_key, id, job_id), token):
+        if not call.token_matches(_purpose(id), job_id, token):
             raise not_found()
         record = _job(call, job_id, RENDER_JOB, event)
         if (record.arguments or {}).get("batch_id") != id:

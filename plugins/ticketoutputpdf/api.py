@@ -8,8 +8,6 @@ permission ``event.settings.general:write``, rendering tickets ``event.orders:re
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import io
 from typing import Any
 
@@ -489,8 +487,7 @@ async def list_layout_items(
 # --- batch rendering ---------------------------------------------------------------------------------------------
 
 
-def _download_token(secret_key: str, job_id: str) -> str:
-    return hmac.new(secret_key.encode(), f"ticketpdf-batch:{job_id}".encode(), hashlib.sha256).hexdigest()[:32]
+BATCH_DOWNLOAD = "ticketpdf-batch"
 
 
 @post("/ticketpdfrenderer/render_batch/", tags=["ticketoutputpdf"], status_code=202)
@@ -533,7 +530,7 @@ async def render_batch(
         job_id = call.kernel.jobs.enqueue_on_commit(
             call.session, BATCH_JOB, event_id=event.id, output=PdfTicketOutput.identifier, parts=parts
         )
-        token = _download_token(call.kernel.config.secret_key, job_id)
+        token = call.download_token(BATCH_DOWNLOAD, job_id)
         return BatchOut(download=f"{_event_base(call, event)}/ticketpdfrenderer/download/{job_id}/{token}/")
 
     return await in_call(request, work, status_code=202)
@@ -552,8 +549,7 @@ async def download_batch(
 
     def work(call: Call) -> tuple[str, Any]:
         event = _load(call, organizer_slug, event_slug, RENDER_PERMISSION)
-        expected = _download_token(call.kernel.config.secret_key, job_id)
-        if not hmac.compare_digest(expected, token):
+        if not call.token_matches(BATCH_DOWNLOAD, job_id, token):
             raise not_found()
         record = call.job(job_id, BATCH_JOB, event_id=event.id)
         path = batch_path(call.kernel, job_id)

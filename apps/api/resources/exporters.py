@@ -119,7 +119,7 @@ async def run_event_export(
         if exporter is None:
             raise not_found()
         job_id = exports.start_export(call.kernel, call.session, exporter, _params(raw), event=target)
-        token = exports.download_token(call.kernel, DOWNLOAD_PURPOSE, job_id)
+        token = call.download_token(DOWNLOAD_PURPOSE, job_id)
         base = f"{_base(call)}/api/v1/organizers/{target.organizer.slug}/events/{target.slug}"
         return DownloadOut(download=f"{base}/exporters/{identifier}/download/{job_id}/{token}/")
 
@@ -148,7 +148,7 @@ async def run_organizer_export(
             organizer=found,
             event_ids=[event.id for event in chosen],
         )
-        token = exports.download_token(call.kernel, DOWNLOAD_PURPOSE, job_id)
+        token = call.download_token(DOWNLOAD_PURPOSE, job_id)
         return DownloadOut(
             download=f"{_base(call)}/api/v1/organizers/{found.slug}/exporters/{identifier}/download/{job_id}/{token}/"
         )
@@ -157,7 +157,7 @@ async def run_organizer_export(
 
 
 def _result(call: Call, identifier: str, job_id: str, token: str, **scope: int) -> tuple[str, Any]:
-    if not exports.token_matches(call.kernel, DOWNLOAD_PURPOSE, job_id, token):
+    if not call.token_matches(DOWNLOAD_PURPOSE, job_id, token):
         raise not_found()
     record = call.job(job_id, exports.EXPORT_JOB, identifier=identifier, **scope)
     return job_file_state(record, exports.export_path(call.kernel, job_id), identifier)

@@ -21,7 +21,7 @@ from boxoffice.apps.api.auth import credentials_key
 from boxoffice.apps.api.errors import ApiError, FieldErrors, not_found
 from boxoffice.apps.api.resources.exporters import page_of
 from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, job_file_answer, job_file_state
-from boxoffice.kernel import exports, shredding
+from boxoffice.kernel import shredding
 from boxoffice.kernel.models import Event, JobRecord
 
 EVENT = "/api/v1/organizers/{organizer:str}/events/{event:str}/shredders/"
@@ -59,7 +59,7 @@ def _credentials(request: Request) -> str:
 
 
 def _token(call: Call, purpose: str, job_id: str, credentials: str) -> str:
-    return exports.download_token(call.kernel, f"{purpose}:{credentials}", job_id)
+    return call.download_token(f"{purpose}:{credentials}", job_id)
 
 
 def _url(call: Call, event: Event, kind: str, job_id: str, token: str) -> str:
@@ -69,7 +69,7 @@ def _url(call: Call, event: Event, kind: str, job_id: str, token: str) -> str:
 
 def _job(call: Call, event: Event, name: str, job_id: str, token: str, purpose: str, credentials: str) -> JobRecord:
     """The job behind a URL; 404 when the token is not this caller's or the job is not this event's."""
-    if not exports.token_matches(call.kernel, f"{purpose}:{credentials}", job_id, token):
+    if not call.token_matches(f"{purpose}:{credentials}", job_id, token):
         raise not_found()
     return call.job(job_id, name, event_id=event.id)
 
