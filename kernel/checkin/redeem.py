@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import Select, Update, bindparam, exists, select, update
 from sqlalchemy.orm import Session, joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -158,15 +159,17 @@ class Found:
     product_flags: tuple[bool, str | None] | None = None
 
 
-def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
+@cache
+def _lookup_statement(by_id: bool, lock: bool) -> Select[Any]:
+    """The ticket's lookup, built once per shape (building and cache-keying it cost more CPU than running it);
+    parameters ``list_ids`` and ``secret`` or ``position_id``."""
     # Only the secret (or id) narrows the statement: the planner then always starts from its index, even when
     # the tables' statistics are stale; the event is checked on the rows found.
-    list_ids = [checkin_list.id for checkin_list in scan.lists]
     listed = (
         exists()
         .where(
             checkin_list_items.c.item_id == OrderPosition.item_id,
-            checkin_list_items.c.checkin_list_id.in_(list_ids),
+            checkin_list_items.c.checkin_list_id.in_(bindparam("list_ids", expanding=True)),
         )
         .correlate(OrderPosition)
     )
@@ -198,14 +201,22 @@ def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
         .join(Item, Item.id == OrderPosition.item_id)
         .options(joinedload(OrderPosition.order, innerjoin=True))
     )
-    if scan.position_id is not None:
-        statement = statement.where(OrderPosition.id == scan.position_id)
+    if by_id:
+        statement = statement.where(OrderPosition.id == bindparam("position_id"))
     else:
-        statement = statement.where(OrderPosition.secret == scan.secret)
-    if not _is_sqlite(session):
+        statement = statement.where(OrderPosition.secret == bindparam("secret"))
+    if lock:
         statement = statement.with_for_update(of=OrderPosition)
+    return statement
+
+
+def _lookup(session: Session, scan: Scan, event_ids: list[int]) -> list[Found]:
+    by_id = scan.position_id is not None
+    statement = _lookup_statement(by_id, not _is_sqlite(session))
+    parameters: dict[str, Any] = {"list_ids": [checkin_list.id for checkin_list in scan.lists]}
+    parameters |= {"position_id": scan.position_id} if by_id else {"secret": scan.secret}
     found: list[Found] = []
-    rows = session.execute(statement).unique()
+    rows = session.execute(statement, parameters).unique()
     for position, is_listed, asks, answered, addressed, printed, attention, text in rows:
         if position.order.event_id not in event_ids:
             continue
@@ -223,12 +234,17 @@ def lock_position(session: Session, position: OrderPosition) -> None:
     """Serialise scans of one ticket. PostgreSQL: the lookup already took the row lock. SQLite: writing the row
     takes the database's write lock until commit (SQLite has no row locks); read what matters only afterwards."""
     if _is_sqlite(session):
-        session.execute(
-            update(OrderPosition)
-            .where(OrderPosition.id == position.id)
-            .values(positionid=OrderPosition.positionid)
-            .execution_options(synchronize_session=False)
-        )
+        session.execute(_lock_statement(), {"position_id": position.id})
+
+
+@cache
+def _lock_statement() -> Update:
+    return (
+        update(OrderPosition)
+        .where(OrderPosition.id == bindparam("position_id"))
+        .values(positionid=OrderPosition.positionid)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _revoked(session: Session, scan: Scan, event_ids: list[int]) -> Found | None:
@@ -292,13 +308,7 @@ def _decide(kernel: Kernel, session: Session, scan: Scan, looked_up: list[Found]
             looked_up.append(found)
             position = found.position
     lock_position(session, position)
-    history = list(
-        session.scalars(
-            select(Checkin)
-            .where(Checkin.position_id == position.id, Checkin.list_id == checkin_list.id, Checkin.successful)
-            .order_by(Checkin.datetime, Checkin.id)
-        )
-    )
+    history = list(session.scalars(_history_statement(), {"position_id": position.id, "list_id": checkin_list.id}))
     if scan.nonce:
         earlier = next((checkin for checkin in history if checkin.nonce == scan.nonce), None)
         if earlier is not None:
@@ -367,6 +377,21 @@ def _decide(kernel: Kernel, session: Session, scan: Scan, looked_up: list[Found]
     _record(kernel, session, checkin, position)
     return ScanResult(
         STATUS_OK, position=position, checkin_list=checkin_list, checkin=checkin, history=[*history, checkin]
+    )
+
+
+@cache
+def _history_statement() -> Select[tuple[Checkin]]:
+    """The ticket's successful scans on the list, oldest first (built once; parameters ``position_id``,
+    ``list_id``)."""
+    return (
+        select(Checkin)
+        .where(
+            Checkin.position_id == bindparam("position_id"),
+            Checkin.list_id == bindparam("list_id"),
+            Checkin.successful,
+        )
+        .order_by(Checkin.datetime, Checkin.id)
     )
 
 

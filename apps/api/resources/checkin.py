@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import msgspec
 from litestar import Request, Response, get, post
 from litestar.params import FromPath
-from sqlalchemy import Select, select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, forbidden, not_found
@@ -82,6 +83,23 @@ def require_any(call: Call, permissions: Sequence[str]) -> None:
 # --- lists ---------------------------------------------------------------------------------------------------------
 
 
+@cache
+def _organizer_lists_statement() -> Select[tuple[CheckinList]]:
+    """Built once (building it cost more CPU than running it); parameters ``list_ids``, ``organizer`` (slug) and
+    ``organizer_id`` (the caller's)."""
+    return (
+        select(CheckinList)
+        .join(Event, Event.id == CheckinList.event_id)
+        .join(Organizer, Organizer.id == Event.organizer_id)
+        .where(
+            CheckinList.id.in_(bindparam("list_ids", expanding=True)),
+            Organizer.slug == bindparam("organizer"),
+            Event.organizer_id == bindparam("organizer_id"),
+        )
+        .options(contains_eager(CheckinList.event).contains_eager(Event.organizer))
+    )
+
+
 def organizer_lists(call: Call, organizer: str, list_ids: Sequence[int], field: str = "lists") -> list[CheckinList]:
     """The caller's check-in lists with these ids, at most one per event; 403 for someone else's organizer, 404
     for a list that is not there. (One query on the scanning path: the organizer is checked with the lists.)"""
@@ -91,19 +109,10 @@ def organizer_lists(call: Call, organizer: str, list_ids: Sequence[int], field: 
         raise FieldErrors.single(field, "This field is required.")
     found: dict[int, CheckinList] = {}
     if all(possible_id(list_id) for list_id in wanted):
+        parameters = {"list_ids": wanted, "organizer": organizer, "organizer_id": call.principal.organizer_id}
         found = {
             checkin_list.id: checkin_list
-            for checkin_list in call.session.scalars(
-                select(CheckinList)
-                .join(Event, Event.id == CheckinList.event_id)
-                .join(Organizer, Organizer.id == Event.organizer_id)
-                .where(
-                    CheckinList.id.in_(wanted),
-                    Organizer.slug == organizer,
-                    Event.organizer_id == call.principal.organizer_id,
-                )
-                .options(contains_eager(CheckinList.event).contains_eager(Event.organizer))
-            )
+            for checkin_list in call.session.scalars(_organizer_lists_statement(), parameters)
         }
     lists: list[CheckinList] = []
     for list_id in wanted:
