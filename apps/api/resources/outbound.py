@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 from litestar import Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from boxoffice.apps.api.errors import ApiError, FieldErrors, Problems
 from boxoffice.apps.api.toolkit import Call, Page, in_call
@@ -308,7 +308,7 @@ async def list_results(request: Request, organizer: FromPath[str], event: FromPa
             statement = statement.where(SyncResult.provider == call.query["provider"])
         page, size = call.page_numbers()
         rows = call.session.execute(statement.order_by(SyncResult.id).limit(size).offset((page - 1) * size)).all()
-        count = len(call.session.execute(statement).all())
+        count = call.session.scalar(select(func.count()).select_from(statement.subquery())) or 0
         return call.page_envelope(
             count,
             page,
