@@ -239,12 +239,10 @@ def lock_position(session: Session, position: OrderPosition) -> None:
 
 @cache
 def _lock_statement() -> Update:
-    return (
-        update(OrderPosition)
-        .where(OrderPosition.id == bindparam("position_id"))
-        .values(positionid=OrderPosition.positionid)
-        .execution_options(synchronize_session=False)
-    )
+    # On the table, not the entity: an ORM update is re-annotated and cache-keyed on every execution, and the
+    # row is written back unchanged, so the session has nothing to synchronise.
+    positions = OrderPosition.__table__
+    return update(positions).where(positions.c.id == bindparam("position_id")).values(positionid=positions.c.positionid)
 
 
 def _revoked(session: Session, scan: Scan, event_ids: list[int]) -> Found | None:
