@@ -294,6 +294,8 @@ class I18n:
 # --- process-wide shortcuts -------------------------------------------------------------------------------------
 
 _current_locale: ContextVar[str | None] = ContextVar("boxoffice_locale", default=None)
+# The catalogs of the kernel serving the current request or job; several kernels may live in one process (tests).
+_current_i18n: ContextVar[I18n | None] = ContextVar("boxoffice_i18n", default=None)
 _default_i18n: I18n | None = None
 
 
@@ -304,8 +306,12 @@ def set_default_i18n(i18n: I18n | None) -> None:
 
 
 def get_default_i18n() -> I18n:
-    """The registered instance; without one, a kernel-only instance so ``_`` works in scripts and tests."""
+    """The current request's or job's instance, else the registered one; without either, a kernel-only instance so
+    ``_`` works in scripts and tests."""
     global _default_i18n
+    current = _current_i18n.get()
+    if current is not None:
+        return current
     if _default_i18n is None:
         i18n = I18n()
         i18n.add_catalog_dir(KERNEL_DOMAIN, KERNEL_LOCALE_DIR)
@@ -322,12 +328,16 @@ def get_locale() -> str:
 
 
 @contextmanager
-def use_locale(locale: str | None) -> Iterator[None]:
-    """Translate and format in ``locale`` inside the block (a context variable, so safe across tasks)."""
+def use_locale(locale: str | None, i18n: I18n | None = None) -> Iterator[None]:
+    """Translate and format in ``locale`` inside the block (a context variable, so safe across tasks), with the
+    catalogs of ``i18n`` when given (the serving kernel's, which may hold catalogs the process default lacks)."""
     token = _current_locale.set(locale)
+    i18n_token = _current_i18n.set(i18n) if i18n is not None else None
     try:
         yield
     finally:
+        if i18n_token is not None:
+            _current_i18n.reset(i18n_token)
         _current_locale.reset(token)
 
 

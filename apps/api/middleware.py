@@ -74,14 +74,15 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        locale = _kernel(scope).i18n.negotiate(Headers.from_scope(scope).get("accept-language"))
+        i18n = _kernel(scope).i18n
+        locale = i18n.negotiate(Headers.from_scope(scope).get("accept-language"))
 
         async def send_with_language(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = [*message.get("headers", []), (b"content-language", locale.encode())]
             await send(message)
 
-        with use_locale(locale):
+        with use_locale(locale, i18n):
             await app(scope, receive, send_with_language)
 
     return middleware

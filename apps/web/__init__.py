@@ -98,7 +98,7 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
                 message["headers"] = [*message.get("headers", []), header]
             await send(message)
 
-        with use_locale(locale):
+        with use_locale(locale, scope["litestar_app"].state.kernel.i18n):
             await app(scope, receive, send_with_cookie)
 
     return middleware
@@ -193,7 +193,7 @@ def _error_page(request: Request, status: int, message: Callable[[], str]) -> Re
     """Rendered here, in the page's language: errors outside any route (an unknown URL) never passed the locale
     middleware, and a template response would render after the language context is gone."""
     locale = request.scope.get("state", {}).get(LOCALE_STATE) or _negotiate(request.app.state.kernel, request)[0]
-    with use_locale(locale):
+    with use_locale(locale, request.app.state.kernel.i18n):
         template = request.app.template_engine.get_template("web/error.html")
         body = template.render(status=status, message=message(), request=request, messages=[], csrf_input="")
     return Response(body, status_code=status, media_type=MediaType.HTML)

@@ -157,6 +157,19 @@ def test_regional_catalog_overrides_language_catalog(i18n: I18n, tmp_path: Path)
     assert regional.dgettext("shop", "Cart", "de") == "Warenkorb"
 
 
+def test_the_serving_kernels_catalogs_win_over_the_process_default(i18n: I18n, tmp_path: Path) -> None:
+    # Two kernels in one process (as in tests): the one that registered last must not hide the other's catalogs.
+    write_po(tmp_path, "de", "shop", 'msgid "Cart"\nmsgstr "Warenkorb"\n')
+    serving = I18n(locales=("en", "de"))
+    serving.add_catalog_dir("shop", tmp_path)
+    set_default_i18n(i18n)
+    with use_locale("de"):
+        assert i18n_module.gettext("Cart") == "Cart"
+    with use_locale("de", serving):
+        assert i18n_module.gettext("Cart") == "Warenkorb"
+    assert i18n_module.get_default_i18n() is i18n
+
+
 def test_missing_catalog_dir_is_ignored(i18n: I18n, tmp_path: Path) -> None:
     i18n.add_catalog_dir("ghost", tmp_path / "does-not-exist")
     assert "ghost" not in i18n.domains

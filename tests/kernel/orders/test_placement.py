@@ -198,7 +198,8 @@ def test_codes_and_secrets_follow_the_configured_lengths(make_kernel):
 
 
 def test_generated_values_do_not_repeat():
-    assert len({codes.order_code(5) for _ in range(2000)}) == 2000
+    # Long enough that a repeat among 2,000 draws means broken randomness, not a birthday coincidence (32**10).
+    assert len({codes.order_code(10) for _ in range(2000)}) == 2000
     assert len({codes.ticket_secret(32) for _ in range(2000)}) == 2000
     # Codes never contain the letters and digits people confuse, so clients' codes may use what we never draw.
     assert not set("O0I1") & set(codes.ORDER_CODE_ALPHABET)
