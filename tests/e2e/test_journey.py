@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 
+from playwright.sync_api import expect
 from pypdf import PdfReader
 
 IBAN = "DE89 3704 0044 0532 0130 00"
@@ -20,15 +21,15 @@ def test_organizer_and_buyer_journey(desktop, phone, site, screenshot, fits_view
     organizer.goto(event_url + "plugins/")
     organizer.get_by_role("button", name="Enable Bank transfer").click()
     organizer.get_by_role("button", name="Enable PDF ticket output").click()
-    assert organizer.get_by_role("button", name="Disable Bank transfer").is_visible()
-    assert organizer.get_by_role("button", name="Disable PDF ticket output").is_visible()
+    expect(organizer.get_by_role("button", name="Disable Bank transfer")).to_be_visible()
+    expect(organizer.get_by_role("button", name="Disable PDF ticket output")).to_be_visible()
     screenshot(organizer, "control-plugins")
     organizer.get_by_role("link", name="Settings of Bank transfer").click()
     organizer.get_by_label("Offer bank transfer to buyers at checkout").check()
     organizer.get_by_label("Name of the account holder.").fill("Demo Events Ltd.")
     organizer.get_by_label("IBAN of the account buyers pay into.").fill(IBAN)
     organizer.get_by_role("button", name="Save").first.click()
-    assert organizer.get_by_text("Your changes have been saved.").is_visible()
+    expect(organizer.get_by_text("Your changes have been saved.")).to_be_visible()
     screenshot(organizer, "control-plugin-settings")
 
     # The buyer, on a phone, buys one ticket and chooses bank transfer.

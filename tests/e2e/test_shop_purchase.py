@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from boxoffice.kernel.activation import enable_plugin
@@ -54,14 +55,14 @@ def shop_event(site: Any) -> dict[str, Any]:
 def test_phone_purchase_with_bank_transfer_and_pdf_download(phone, site, shop_event, screenshot, fits_viewport):
     page = phone
     page.goto(shop_event["path"])
-    assert page.get_by_role("heading", name="DemoCon").first.is_visible()
+    expect(page.get_by_role("heading", name="DemoCon").first).to_be_visible()
     assert fits_viewport(page)
     screenshot(page, "shop-event")
 
     page.locator(f'input[name="item_{shop_event["item"]}"]').fill("2")
     page.get_by_role("button", name="Add to cart").click()
     page.wait_for_url("**/cart/")
-    assert page.get_by_text("The products have been added to your cart.").is_visible()
+    expect(page.get_by_text("The products have been added to your cart.")).to_be_visible()
     clock = page.locator(".countdown-clock")
     first = clock.inner_text()
     assert re.fullmatch(r"\d+:\d\d", first)
@@ -74,8 +75,8 @@ def test_phone_purchase_with_bank_transfer_and_pdf_download(phone, site, shop_ev
     page.wait_for_url("**/checkout/")
     # Submitting without answers keeps the buyer on the form with the problems marked.
     page.get_by_role("button", name="Place binding order").click()
-    assert page.get_by_text("Please enter a valid e-mail address.").is_visible()
-    assert page.get_by_text("This question must be answered.").first.is_visible()
+    expect(page.get_by_text("Please enter a valid e-mail address.")).to_be_visible()
+    expect(page.get_by_text("This question must be answered.").first).to_be_visible()
     assert fits_viewport(page)
     screenshot(page, "shop-checkout-errors")
 
@@ -87,7 +88,7 @@ def test_phone_purchase_with_bank_transfer_and_pdf_download(phone, site, shop_ev
     page.get_by_role("button", name="Place binding order").click()
     page.wait_for_url(re.compile(r".*/order/[A-Z0-9]+/[a-z0-9]+/$"))
     code = re.search(r"/order/([A-Z0-9]+)/", page.url).group(1)
-    assert page.get_by_text("Thank you! Your order has been placed.").is_visible()
+    expect(page.get_by_text("Thank you! Your order has been placed.")).to_be_visible()
     assert page.locator(".order-status .badge").get_attribute("data-status") == "pending"
     instructions = page.locator(".payment-instructions").inner_text()
     assert f"DEMOCON-{code}" in instructions
@@ -113,10 +114,10 @@ def test_phone_purchase_with_bank_transfer_and_pdf_download(phone, site, shop_ev
 def test_phone_shop_in_german(phone, site, shop_event, screenshot, fits_viewport):
     page = phone
     page.goto(shop_event["path"] + "?lang=de")
-    assert page.get_by_role("button", name="In den Warenkorb").is_visible()
+    expect(page.get_by_role("button", name="In den Warenkorb")).to_be_visible()
     page.locator(f'input[name="item_{shop_event["item"]}"]').fill("1")
     page.get_by_role("button", name="In den Warenkorb").click()
     page.wait_for_url("**/cart/")
-    assert page.get_by_text("Verbleibende Zeit:").is_visible()
+    expect(page.get_by_text("Verbleibende Zeit:")).to_be_visible()
     assert fits_viewport(page)
     screenshot(page, "shop-cart-de")
