@@ -115,7 +115,7 @@ def load_cart(session: Session, event: Event, cart_id: str | None, now: datetime
     items, variations = products_of(session, positions)
     voucher_ids = {p.voucher_id for p in positions if p.voucher_id is not None}
     codes = (
-        dict(session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(voucher_ids))).tuples().all())
+        dict(session.execute(select(Voucher.id, Voucher.code).where(Voucher.id.in_(voucher_ids))).all())
         if voucher_ids
         else {}
     )

@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get, post
 from litestar.concurrency import sync_to_thread
 from litestar.exceptions import NotFoundException
+from litestar.params import FromPath
 from litestar.response import File, Redirect, Template
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -125,7 +126,7 @@ def order_url(event: Event, code: str, secret: str) -> str:
 
 
 @get("/{organizer_slug:str}/")
-async def organizer_page(request: Request, organizer_slug: str) -> Template:
+async def organizer_page(request: Request, organizer_slug: FromPath[str]) -> Template:
     """The organizer's public, published events that have not ended, soonest first."""
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
@@ -149,7 +150,7 @@ async def organizer_page(request: Request, organizer_slug: str) -> Template:
 
 
 @get(SHOP + "/")
-async def event_page(request: Request, organizer_slug: str, event_slug: str) -> Template:
+async def event_page(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Template:
     """The products with prices and availability, and the cart if there is one."""
     cart_id = _cart_id(request)
 
@@ -161,7 +162,9 @@ async def event_page(request: Request, organizer_slug: str, event_slug: str) -> 
 
 
 @get(SHOP + "/{subevent_id:int}/")
-async def date_page(request: Request, organizer_slug: str, event_slug: str, subevent_id: int) -> Template:
+async def date_page(
+    request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str], subevent_id: FromPath[int]
+) -> Template:
     """The event page of one date of an event series."""
     cart_id = _cart_id(request)
 
@@ -207,7 +210,7 @@ def find_voucher(session: Session, event: Event, code: str) -> Voucher | None:
 
 
 @get(SHOP + "/redeem")
-async def redeem_page(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+async def redeem_page(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Response[Any]:
     """The event page for a voucher (``?voucher=CODE``): the products it is valid for, at its price."""
     cart_id = _cart_id(request)
     code = request.query_params.get("voucher") or ""
@@ -239,7 +242,7 @@ async def redeem_page(request: Request, organizer_slug: str, event_slug: str) ->
 
 
 @post(SHOP + "/cart/add")
-async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+async def cart_add(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Response[Any]:
     """Reserve the quantities chosen on the event page; back to the event page with the reason when impossible."""
     form = await request.form()
     cart_id = _cart_id(request) or new_cart_id()
@@ -279,7 +282,7 @@ async def cart_add(request: Request, organizer_slug: str, event_slug: str) -> Re
 
 
 @get(SHOP + "/cart/")
-async def cart_page(request: Request, organizer_slug: str, event_slug: str) -> Template:
+async def cart_page(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Template:
     """The cart with its reservation countdown."""
     cart_id = _cart_id(request)
 
@@ -293,7 +296,7 @@ async def cart_page(request: Request, organizer_slug: str, event_slug: str) -> T
 
 
 @post(SHOP + "/cart/remove")
-async def cart_remove(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+async def cart_remove(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Response[Any]:
     form = await request.form()
     cart_id = _cart_id(request)
     try:
@@ -329,7 +332,7 @@ class Placement:
 
 
 @get(SHOP + "/checkout/")
-async def checkout_page(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+async def checkout_page(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Response[Any]:
     """Contact data, attendee data, questions and the payment method on one page."""
     cart_id = _cart_id(request)
 
@@ -348,7 +351,7 @@ async def checkout_page(request: Request, organizer_slug: str, event_slug: str) 
 
 
 @post(SHOP + "/checkout/")
-async def checkout_submit(request: Request, organizer_slug: str, event_slug: str) -> Response[Any]:
+async def checkout_submit(request: Request, organizer_slug: FromPath[str], event_slug: FromPath[str]) -> Response[Any]:
     """Check the form and place the order; the form comes back with the problems marked (400) when it is not right."""
     form = await request.form()
     cart_id = _cart_id(request)
@@ -401,7 +404,13 @@ async def checkout_submit(request: Request, organizer_slug: str, event_slug: str
 
 
 @get(SHOP + "/order/{code:str}/{secret:str}/")
-async def order_page(request: Request, organizer_slug: str, event_slug: str, code: str, secret: str) -> Template:
+async def order_page(
+    request: Request,
+    organizer_slug: FromPath[str],
+    event_slug: FromPath[str],
+    code: FromPath[str],
+    secret: FromPath[str],
+) -> Template:
     """Status, positions, payment instructions and downloads of one order."""
 
     def work(kernel: Kernel, session: Session) -> dict[str, Any]:
@@ -422,7 +431,13 @@ async def order_page(request: Request, organizer_slug: str, event_slug: str, cod
 
 
 @post(SHOP + "/order/{code:str}/{secret:str}/pay")
-async def order_pay(request: Request, organizer_slug: str, event_slug: str, code: str, secret: str) -> Response[Any]:
+async def order_pay(
+    request: Request,
+    organizer_slug: FromPath[str],
+    event_slug: FromPath[str],
+    code: FromPath[str],
+    secret: FromPath[str],
+) -> Response[Any]:
     """Pay an open order with another method (the previous attempt failed, or may be given up)."""
     form = await request.form()
     chosen = str(form.get("payment") or "")
@@ -452,7 +467,12 @@ async def order_pay(request: Request, organizer_slug: str, event_slug: str, code
 
 @get(SHOP + "/order/{code:str}/{secret:str}/download/{output:str}/")
 async def order_download(
-    request: Request, organizer_slug: str, event_slug: str, code: str, secret: str, output: str
+    request: Request,
+    organizer_slug: FromPath[str],
+    event_slug: FromPath[str],
+    code: FromPath[str],
+    secret: FromPath[str],
+    output: FromPath[str],
 ) -> Response[Any]:
     """The order's tickets in ``output`` (one file), or a page that reloads itself while a worker renders them."""
 
