@@ -78,8 +78,10 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
         locale = i18n.negotiate(Headers.from_scope(scope).get("accept-language"))
 
         async def send_with_language(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), (b"content-language", locale.encode())]
+            # Web pages choose their own language (``?lang=`` and the cookie win over Accept-Language) and say so.
+            headers = message.get("headers", []) if message["type"] == "http.response.start" else None
+            if headers is not None and not any(name.lower() == b"content-language" for name, _ in headers):
+                message["headers"] = [*headers, (b"content-language", locale.encode())]
             await send(message)
 
         with use_locale(locale, i18n):

@@ -92,10 +92,15 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
         scope.setdefault("state", {})[LOCALE_STATE] = locale
 
         async def send_with_cookie(message: Message) -> None:
-            if message["type"] == "http.response.start" and chosen:
-                cookie = Cookie(key=LANGUAGE_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax")
-                header = (b"set-cookie", cookie.to_header(header="").encode())
-                message["headers"] = [*message.get("headers", []), header]
+            if message["type"] == "http.response.start":
+                headers = [
+                    (name, value) for name, value in message.get("headers", []) if name.lower() != b"content-language"
+                ]
+                headers.append((b"content-language", locale.encode()))
+                if chosen:
+                    cookie = Cookie(key=LANGUAGE_COOKIE, value=chosen, max_age=365 * 24 * 3600, samesite="lax")
+                    headers.append((b"set-cookie", cookie.to_header(header="").encode()))
+                message["headers"] = headers
             await send(message)
 
         with use_locale(locale, scope["litestar_app"].state.kernel.i18n):
@@ -196,7 +201,7 @@ def _error_page(request: Request, status: int, message: Callable[[], str]) -> Re
     with use_locale(locale, request.app.state.kernel.i18n):
         template = request.app.template_engine.get_template("web/error.html")
         body = template.render(status=status, message=message(), request=request, messages=[], csrf_input="")
-    return Response(body, status_code=status, media_type=MediaType.HTML)
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers={"Content-Language": locale})
 
 
 def _http_error(request: Request, exc: HTTPException) -> Response[Any]:

@@ -311,6 +311,24 @@ def test_free_orders_need_no_payment_and_are_paid(shop):
     assert "download/pdf/" in shop.page(response.headers["location"]).text
 
 
+def test_pages_announce_the_language_they_were_rendered_in(shop):
+    chosen = shop.page(SHOP + "?lang=de", headers={"Accept-Language": "en"})
+    assert '<html lang="de">' in chosen.text
+    assert chosen.headers.get_list("content-language") == ["de"]
+    remembered = shop.page(SHOP, headers={"Accept-Language": "en"})
+    assert remembered.headers.get_list("content-language") == ["de"]
+    missing = shop.page("/demo/no-such-event/nowhere/", headers={"Accept-Language": "en"})
+    assert missing.status_code == 404
+    assert missing.headers.get_list("content-language") == ["de"]
+    shop.client.cookies.clear()
+    negotiated = shop.page(SHOP, headers={"Accept-Language": "de"})
+    assert negotiated.headers.get_list("content-language") == ["de"]
+    english = shop.page(SHOP + "?lang=en", headers={"Accept-Language": "de"})
+    assert english.headers.get_list("content-language") == ["en"]
+    api = shop.client.get("/api/v1/organizers/", headers={"Accept-Language": "de"})
+    assert api.headers.get_list("content-language") == ["de"]
+
+
 def test_german(shop):
     page = shop.page(SHOP + "?lang=de")
     assert page.status_code == 200
