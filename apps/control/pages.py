@@ -10,14 +10,10 @@ from litestar import Request
 from litestar.concurrency import sync_to_thread
 from litestar.response import Template
 
-from boxoffice.kernel.core import Kernel
+from boxoffice.apps.web import request_kernel
 
 T = TypeVar("T")
 FLASH = "control_flash"
-
-
-def kernel_of(request: Request) -> Kernel:
-    return request.app.state.kernel
 
 
 def flash(request: Request, level: str, text: str) -> None:
@@ -45,7 +41,7 @@ async def form_data(request: Request) -> dict[str, Any]:
 
 async def in_db(request: Request, work: Callable[..., T], *args: Any) -> T:
     """Run ``work(session, *args)`` in one unit of work, in a worker thread."""
-    kernel = kernel_of(request)
+    kernel = request_kernel(request)
 
     def run() -> T:
         with kernel.db.session() as session:
@@ -56,5 +52,5 @@ async def in_db(request: Request, work: Callable[..., T], *args: Any) -> T:
 
 async def page_from_db(request: Request, template: str, build: Callable[..., dict[str, Any]], *args: Any) -> Template:
     """The page ``template`` with the context ``build(session, kernel, *args)`` reads in one unit of work."""
-    context = await in_db(request, build, kernel_of(request), *args)
+    context = await in_db(request, build, request_kernel(request), *args)
     return page(request, template, **context)

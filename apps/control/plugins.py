@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 
 from boxoffice.apps.control.auth import Viewer, event_in_scope, organizer_in_scope, provide_viewer
 from boxoffice.apps.control.context import event_page
-from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page, page_from_db
-from boxoffice.apps.web import redirect
+from boxoffice.apps.control.pages import flash, form_data, in_db, page, page_from_db
+from boxoffice.apps.web import redirect, request_kernel
 from boxoffice.hookspecs.providers import SettingDefault
 from boxoffice.hookspecs.web import SettingsForm
 from boxoffice.kernel.activation import EVENT_LEVELS, ORGANIZER_LEVELS, disable_plugin, enable_plugin
@@ -123,7 +123,7 @@ async def _switch_and_flash(request: Request, action: str, name: str, switch: Ca
     flashes the outcome; a switch the plugin refuses is shown as the error, not raised."""
     if action not in ("enable", "disable"):
         raise NotFoundException()
-    kernel = kernel_of(request)
+    kernel = request_kernel(request)
     try:
         await in_db(request, switch, kernel, *args, name, action == "enable")
     except PluginError as error:
@@ -313,7 +313,8 @@ async def plugin_settings_save(
     data = await form_data(request)
     raw_index = str(data.get("form") or "0")
     index = int(raw_index) if raw_index.isdigit() and len(raw_index) < 4 else -1
-    context = await in_db(request, _plugin_settings, kernel_of(request), viewer, organizer, event, name, (index, data))
+    kernel = request_kernel(request)
+    context = await in_db(request, _plugin_settings, kernel, viewer, organizer, event, name, (index, data))
     if context["errors"]:
         return page(request, "plugin.html", status_code=400, **context)
     flash(request, "success", _("Your changes have been saved."))

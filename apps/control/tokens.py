@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.control.auth import Viewer, organizer_in_scope
-from boxoffice.apps.control.pages import form_data, in_db, kernel_of, page, page_from_db
+from boxoffice.apps.control.pages import form_data, in_db, page, page_from_db
+from boxoffice.apps.web import request_kernel
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
 from boxoffice.kernel.models import Team, TeamAPIToken
@@ -83,7 +84,7 @@ async def token_create(request: Request, viewer: NamedDependency[Viewer], organi
     context, errors = await in_db(
         request,
         _create,
-        kernel_of(request),
+        request_kernel(request),
         viewer,
         organizer,
         str(form.get("team") or ""),

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from boxoffice.apps.control.auth import Viewer
 from boxoffice.apps.control.context import EventPage, event_page, event_url
-from boxoffice.apps.control.pages import flash, form_data, in_db, kernel_of, page, page_from_db
-from boxoffice.apps.web import redirect
+from boxoffice.apps.control.pages import flash, form_data, in_db, page, page_from_db
+from boxoffice.apps.web import redirect, request_kernel
 from boxoffice.kernel.availability import quota_availabilities
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
@@ -237,7 +237,7 @@ async def order_list(
 ) -> Template:
     """Orders, newest first; search by order code, e-mail address or attendee; filter by status; paged."""
     context = await in_db(
-        request, _order_list, kernel_of(request), viewer, organizer, event, q[:200], status, page_number
+        request, _order_list, request_kernel(request), viewer, organizer, event, q[:200], status, page_number
     )
     return page(request, "orders.html", **context)
 
@@ -354,7 +354,7 @@ async def _run_order_action(
     code: str,
     action: str,
 ) -> Redirect:
-    kernel = kernel_of(request)
+    kernel = request_kernel(request)
     try:
         target = await in_db(request, _order_action, kernel, viewer, organizer, event, code, action)
     except OrderError as error:
@@ -522,9 +522,9 @@ async def _save_from_form(
     """Saves the posted form with ``save`` (``edited`` is the row's id, ``None`` adds one); refused, the section's
     page comes back with the field errors and the posted values, else the user returns to the list."""
     form = await form_data(request)
-    errors = await in_db(request, save, kernel_of(request), viewer, organizer, event, edited, form)
+    errors = await in_db(request, save, request_kernel(request), viewer, organizer, event, edited, form)
     if errors:
-        context = await in_db(request, listing, kernel_of(request), viewer, organizer, event)
+        context = await in_db(request, listing, request_kernel(request), viewer, organizer, event)
         return page(request, f"{section}.html", status_code=400, errors=errors, form=form, edited=edited, **context)
     flash(request, "success", saved_message)
     return redirect(f"/control/event/{organizer}/{event}/{section}/")

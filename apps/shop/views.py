@@ -28,7 +28,7 @@ from boxoffice.apps.shop.cart import (
 )
 from boxoffice.apps.shop.checkout import build_checkout, place, position_label, read_form
 from boxoffice.apps.shop.orderpage import PaymentFailed, build_order_view, find_order, switch_payment
-from boxoffice.apps.web import redirect, request_locale
+from boxoffice.apps.web import redirect, request_kernel, request_locale
 from boxoffice.kernel import clock
 from boxoffice.kernel.core import Kernel
 from boxoffice.kernel.i18n import gettext as _
@@ -48,13 +48,9 @@ SHOP = "/{organizer_slug:str}/{event_slug:str}"
 # --- plumbing ------------------------------------------------------------------------------------------------------
 
 
-def _kernel(request: Request) -> Kernel:
-    return request.app.state.kernel
-
-
 async def _in_db(request: Request, work: Callable[..., T], *args: Any) -> T:
     """``work(kernel, session, *args)`` in one unit of work (committed unless it raises), in the page's language."""
-    kernel = _kernel(request)
+    kernel = request_kernel(request)
     locale = request_locale(request)
 
     def run() -> T:

@@ -109,6 +109,11 @@ def locale_middleware(app: ASGIApp) -> ASGIApp:
     return middleware
 
 
+def request_kernel(request: Request) -> Kernel:
+    """The kernel serving this web app."""
+    return request.app.state.kernel
+
+
 def raw_path(request: Request) -> str:
     """The path as the browser sent it (Litestar's ``url.path`` drops a trailing slash)."""
     raw = request.scope.get("raw_path")
@@ -344,6 +349,7 @@ __all__ = [
     "html_not_found",
     "raw_path",
     "redirect",
+    "request_kernel",
     "request_locale",
     "rotate_session",
     "url_with",
