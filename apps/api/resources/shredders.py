@@ -24,6 +24,7 @@ from boxoffice.apps.api.toolkit import Call, Page, decode_body, in_call, job_fil
 from boxoffice.kernel import shredding
 from boxoffice.kernel.models import Event, JobRecord
 
+ALREADY_SHREDDED = "This export was used for shredding already."
 EVENT = "/api/v1/organizers/{organizer:str}/events/{event:str}/shredders/"
 # Download and shred URLs share their ids, as pretix's do: the export's id is the confirmation.
 EXPORT = "shredder-export"
@@ -151,14 +152,14 @@ async def shred(
         if record.status in ("waiting", "running"):
             return 409, {"status": record.status}
         if record.status != "done":
-            message = record.error if record.status == "failed" else "This export was used for shredding already."
+            message = record.error if record.status == "failed" else ALREADY_SHREDDED
             return 410, {"status": "failed", "message": message or "The export failed."}
         problem = shredding.shred_constraint(call.session, target)
         if problem:
             raise ApiError(400, problem)
         shred_id = shredding.start_shred(call.kernel, call.session, record, call.principal.actor)
         if shred_id is None:
-            return 410, {"status": "failed", "message": "This export was used for shredding already."}
+            return 410, {"status": "failed", "message": ALREADY_SHREDDED}
         return 202, StatusOut(
             status=_url(call, target, "status", shred_id, _token(call, STATUS, shred_id, credentials))
         )
